@@ -1,0 +1,48 @@
+"""What one fetch of a URL produced, as plain data (the HTTP layer fills it in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from crawler.domain.findings import Finding
+
+
+class FetchOutcome(StrEnum):
+    OK = "ok"  # 200 with a complete body within the cap
+    NOT_MODIFIED = "not_modified"  # 304 to a conditional request
+    NOT_FOUND = "not_found"  # 404 or 410
+    HTTP_ERROR = "http_error"  # any other status that is not 200/304/redirect
+    TIMEOUT = "timeout"  # connect/read timeout or the total deadline
+    CONNECT_ERROR = "connect_error"  # refused, reset, TLS failure, DNS failure
+    PROTOCOL_ERROR = "protocol_error"  # malformed HTTP, bad content coding
+    TOO_LARGE = "too_large"  # body (decompressed) over the cap
+    BLOCKED = "blocked"  # refused by the network guard: no connection was made
+    REDIRECT_ERROR = "redirect_error"  # loop, too many hops, or a redirect without Location
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectHop:
+    url: str
+    status_code: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    outcome: FetchOutcome
+    started_at: datetime
+    duration_s: float
+    status_code: int | None = None
+    body: bytes | None = None  # decoded (decompressed) body, only for OK
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    bytes_received: int = 0  # decoded bytes read, also when the cap cut the body short
+    requests: int = 0  # HTTP requests made, redirects included (0 when blocked)
+    redirects: tuple[RedirectHop, ...] = ()
+    error_class: str | None = None  # exception class or reason, for the fetch log
+    findings: tuple[Finding, ...] = field(default=())  # why a non-OK outcome happened

@@ -1,0 +1,115 @@
+"""Configuration: the only module that reads the environment.
+
+Every option is a command-line flag, a `CDS_CRAWLER_*` environment variable and a key of the
+optional TOML file, with the precedence flag > environment > file > default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from crawler import PROJECT_URL, __version__
+
+ENV_PREFIX = "CDS_CRAWLER_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+MIB = 1024 * 1024
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///cds-crawler.sqlite3",
+        description="SQLAlchemy URL; postgresql://USER@HOST:PORT/DB for Postgres.",
+    )
+    allow_http: bool = Field(False, description="Allow plain http:// targets.")
+    allow_private_networks: bool = Field(
+        False, description="Allow targets on loopback, private and other non-public addresses."
+    )
+    user_agent: str = Field(
+        f"cds-crawler/{__version__} (+{PROJECT_URL})", description="User-Agent of every request."
+    )
+    per_host_concurrency: int = Field(2, ge=1, le=1000, description="Requests in flight per host.")
+    per_host_rate: float = Field(4.0, gt=0, le=10000, description="Requests per second per host.")
+    concurrency: int = Field(64, ge=1, le=10000, description="Requests in flight per process.")
+    poll_min_interval: int = Field(3600, ge=1, description="Shortest re-poll interval (s).")
+    poll_max_interval: int = Field(604800, ge=1, description="Longest re-poll interval (s).")
+    http_port: int = Field(9464, ge=0, le=65535, description="Daemon /healthz and /metrics port.")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for each read.")
+    request_deadline: float = Field(
+        60.0, gt=0, description="Seconds one request may take in all, body included."
+    )
+    max_document_bytes: int = Field(
+        10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed per fetch.")
+    fetch_log_retention_days: int = Field(
+        90, ge=0, description="Days of fetch log kept (0 keeps everything)."
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    file = Path(path)
+    try:
+        values = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"configuration file {path} does not exist") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"configuration file {path} cannot be read: {exc}") from exc
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigurationError(f"configuration file {path}: unknown keys {', '.join(unknown)}")
+    return values
+
+
+def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from flags (only those given), the environment, the TOML file and defaults."""
+    given = {k: v for k, v in (flags or {}).items() if v is not None and k != "config"}
+    config_path = (flags or {}).get("config") or os.environ.get(CONFIG_ENV)
+    file_values = _read_config_file(str(config_path)) if config_path else {}
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+    try:
+        return Settings.model_validate(_Layered(**given).model_dump())
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"])
+        lines.append(f"{name} ({ENV_PREFIX}{name.upper()}): {error['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
