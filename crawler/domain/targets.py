@@ -1,0 +1,100 @@
+"""Seed targets: what an operator types, turned into the metadata URL that is fetched."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import idna
+
+WELL_KNOWN_PATH = "/.well-known/carbon-data-spec.json"
+MAX_TARGET_LENGTH = 2048
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class InvalidTarget(ValueError):
+    """The target is not a domain, an origin or an http(s) URL; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    given: str  # what the operator typed (trimmed)
+    url: str  # the normalised URL to fetch
+
+
+def normalise_target(raw: str) -> Target:
+    """A domain or origin becomes its well-known metadata URL; a full URL is normalised.
+
+    Raises InvalidTarget for anything else (empty, too long, control characters, another
+    scheme, credentials in the URL, a host that is not a valid name or address).
+    """
+    given = raw.strip()
+    if not given:
+        raise InvalidTarget("empty target")
+    if len(given) > MAX_TARGET_LENGTH:
+        raise InvalidTarget(f"target is {len(given)} characters long (at most {MAX_TARGET_LENGTH})")
+    if _CONTROL.search(given):
+        raise InvalidTarget(f"target contains control characters: {given[:80]!r}")
+    if any(ch.isspace() for ch in given):
+        raise InvalidTarget(f"target contains white space: {given[:80]!r}")
+    if "://" not in given:
+        if ":" in given.split("/", 1)[0] and not given.startswith("["):
+            scheme = given.split(":", 1)[0]
+            if not _looks_like_host_port(given):
+                raise InvalidTarget(f"unsupported scheme {scheme!r}: use https:// (or http://)")
+        return Target(given, _normalise_url("https://" + given))
+    return Target(given, _normalise_url(given))
+
+
+def _looks_like_host_port(text: str) -> bool:
+    _, _, rest = text.partition(":")
+    return rest.split("/", 1)[0].isdigit()
+
+
+def _normalise_url(text: str) -> str:
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidTarget(f"unsupported scheme {parts.scheme!r}: use https:// (or http://)")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidTarget("credentials in a target URL are not accepted")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidTarget(f"invalid port in {text[:80]!r}") from exc
+    host = _normalise_host(parts.hostname or "")
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = parts.path
+    if path in ("", "/"):
+        path = WELL_KNOWN_PATH
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def _normalise_host(host: str) -> str:
+    if not host:
+        raise InvalidTarget("target has no host")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return _normalise_domain(host)
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def _normalise_domain(host: str) -> str:
+    name = host.rstrip(".").lower()
+    try:
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise InvalidTarget(f"{host[:80]!r} is not a valid host name: {exc}") from exc
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InvalidTarget(f"{host[:80]!r} is not a valid host name")
+    if len(labels) < 2 and ascii_name != "localhost":
+        raise InvalidTarget(f"{host[:80]!r} is not a domain (expected a name like example.com)")
+    if labels[-1].isdigit():
+        raise InvalidTarget(f"{host[:80]!r} is neither a domain nor an IP address")
+    return ascii_name

@@ -1,0 +1,53 @@
+"""One async engine per database URL, set up for its dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from storage.errors import StorageError
+
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_ACCEPTED = {"postgresql+asyncpg", "postgresql+psycopg", "sqlite+aiosqlite"}
+
+
+def async_url(url: str) -> str:
+    """The URL with an async driver: `postgresql://` gets asyncpg, `sqlite://` aiosqlite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"not a database URL: {url!r}") from exc
+    driver = _ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
+    if driver not in _ACCEPTED:
+        raise StorageError(
+            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite+aiosqlite://, "
+            "postgresql://, postgresql+asyncpg:// or postgresql+psycopg://"
+        )
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
+    """An engine for `url`: SQLite in WAL mode with a busy timeout, Postgres with a pool."""
+    final = async_url(url)
+    if final.startswith("sqlite"):
+        engine = create_async_engine(final, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(final, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

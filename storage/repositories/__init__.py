@@ -1,0 +1,1 @@
+"""One module per aggregate; each function takes an open connection and never commits."""

@@ -1,0 +1,91 @@
+"""Servers: one row per metadata URL, with its status and crawl state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import servers, versions
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    """What a poll needs to know about a server before fetching it."""
+
+    id: int
+    url: str
+    status: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    current_version_id: int | None
+    current_version: int  # 0 before the first version
+    current_sha256: str | None
+    current_valid: bool | None
+
+
+def _latest_versions() -> Any:
+    return (
+        select(versions.c.server_id, func.max(versions.c.version).label("version"))
+        .group_by(versions.c.server_id)
+        .subquery("latest")
+    )
+
+
+async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, ServerState]:
+    """The crawl state of each known URL among `urls` (unknown URLs are absent)."""
+    if not urls:
+        return {}
+    latest = _latest_versions()
+    query = (
+        select(
+            servers.c.id,
+            servers.c.url,
+            servers.c.status,
+            servers.c.etag,
+            servers.c.last_modified,
+            servers.c.consecutive_failures,
+            versions.c.id.label("version_id"),
+            versions.c.version,
+            versions.c.document_sha256,
+            versions.c.valid,
+        )
+        .select_from(servers)
+        .outerjoin(latest, latest.c.server_id == servers.c.id)
+        .outerjoin(
+            versions,
+            and_(versions.c.server_id == servers.c.id, versions.c.version == latest.c.version),
+        )
+    )
+    states: dict[str, ServerState] = {}
+    wanted = list(dict.fromkeys(urls))
+    for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+        chunk = wanted[start : start + 500]
+        for r in await conn.execute(query.where(servers.c.url.in_(chunk))):
+            states[r.url] = ServerState(
+                id=r.id,
+                url=r.url,
+                status=r.status,
+                etag=r.etag,
+                last_modified=r.last_modified,
+                consecutive_failures=r.consecutive_failures,
+                current_version_id=r.version_id,
+                current_version=r.version or 0,
+                current_sha256=r.document_sha256,
+                current_valid=r.valid,
+            )
+    return states
+
+
+async def insert_server(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    result = await conn.execute(insert(servers).values(values).returning(servers.c.id))
+    server_id: int = result.scalar_one()
+    return server_id
+
+
+async def update_server(conn: AsyncConnection, server_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(servers).where(servers.c.id == server_id).values(values))

@@ -1,0 +1,162 @@
+"""The tables: the single source that migrations are checked against.
+
+Designed to be queried directly by analysts (see docs/schema.md): one row per metadata URL in
+`servers`, each distinct published content once in `documents`, an append-only `versions`
+history per server, `findings` per version, and a `fetch_log` of every attempt.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storage.types import JsonDocument, UtcDateTime
+
+# The Alembic revision that creates exactly these tables. Commands compare it with the
+# database's alembic_version so that an up-to-date database costs one query, not an Alembic run.
+SCHEMA_REVISION = "0001"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BIGINT on Postgres, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+seeds = Table(
+    "seeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False, comment="metadata: a metadata URL; list: a seed list"),
+    Column("url", Text, nullable=False, comment="normalised URL that is fetched"),
+    Column("target", Text, nullable=False, comment="what the operator gave"),
+    Column("tags", JSON, nullable=False, comment="array of operator tags"),
+    Column("source", Text, nullable=False, comment="cli, file:PATH, or list:URL"),
+    Column(
+        "list_seed_id",
+        Integer,
+        ForeignKey("seeds.id", ondelete="CASCADE"),
+        nullable=True,
+        comment="the remote seed list this seed was read from, if any",
+    ),
+    Column("added_at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "url"),
+)
+
+crawls = Table(
+    "crawls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("summary", JSON, nullable=True, comment="the crawl --json summary"),
+)
+
+servers = Table(
+    "servers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True, comment="the metadata URL fetched"),
+    Column("canonical_url", Text, nullable=True, comment="cds_metadata_url of the document"),
+    Column("name", Text, nullable=True, comment="name of the current document"),
+    Column("status", String(16), nullable=False, index=True),
+    Column("status_since", UtcDateTime, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_fetched", UtcDateTime, nullable=False),
+    Column("last_changed", UtcDateTime, nullable=True, comment="when a new version was stored"),
+    Column("etag", Text, nullable=True, comment="validator sent back as If-None-Match"),
+    Column("last_modified", Text, nullable=True, comment="sent back as If-Modified-Since"),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("discovered_via", Text, nullable=False, comment="seed target or linking URL"),
+    Column("seed_id", Integer, ForeignKey("seeds.id", ondelete="SET NULL"), nullable=True),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("sha256", String(64), primary_key=True, comment="SHA-256 of the canonical JSON"),
+    Column("content", JsonDocument, nullable=False, comment="the document as published"),
+    Column("size_bytes", Integer, nullable=False, comment="size of the canonical JSON"),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("version", Integer, nullable=False, comment="1, 2, ... per server"),
+    Column("document_sha256", String(64), ForeignKey("documents.sha256"), nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False, comment="first fetched with this content"),
+    Column("last_confirmed_at", UtcDateTime, nullable=False, comment="last seen unchanged"),
+    Column("draft", String(16), nullable=False, comment="spec draft the document follows"),
+    Column("valid", Boolean, nullable=False, comment="false when it has error findings"),
+    Column("content_type", Text, nullable=True),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("server_id", "version"),
+    Index("ix_versions_document_sha256", "document_sha256"),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column(
+        "server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "version_id",
+        Integer,
+        ForeignKey("versions.id", ondelete="CASCADE"),
+        nullable=True,
+        comment="null: about the latest fetch attempt, not a stored version",
+    ),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("pointer", Text, nullable=False),
+    Column("section", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_findings_server_id_version_id", "server_id", "version_id"),
+    Index("ix_findings_version_id", "version_id"),
+    Index("ix_findings_rule", "rule"),
+)
+
+fetch_log = Table(
+    "fetch_log",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=True),
+    Column("url", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("bytes", Integer, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("error_class", Text, nullable=True),
+    Column("redirects", JSON, nullable=True, comment="[{url, status_code, location}, ...]"),
+    Index("ix_fetch_log_started_at", "started_at"),
+    Index("ix_fetch_log_server_id_started_at", "server_id", "started_at"),
+)
