@@ -1,0 +1,322 @@
+"""The command line: parse arguments, call the runtime, render the result. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import orjson
+import typer
+
+from crawler.cliopts import remember_root_flags, setting_parameters, with_settings
+from crawler.settings import ConfigurationError, Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="cds-crawler",
+    help="Discover and snapshot Carbon Data Specification server metadata.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+seeds_app = typer.Typer(help="Operators: the seeds to crawl.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(seeds_app, name="seeds")
+app.add_typer(db_app, name="db")
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON only (no colour, no progress).")
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _root(ctx: typer.Context, verbose: bool = False, **flags: Any) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    remember_root_flags(ctx, flags)
+
+
+_root.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        inspect.Parameter(
+            "verbose",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+            annotation=bool,
+        ),
+        *setting_parameters(),
+    ]
+)
+app.callback()(_root)
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    typer.echo(f"cds-crawler: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def run(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `job(engine)` on an up-to-date database; storage failures exit 1 with a message."""
+    from crawler.bootstrap import open_database
+    from storage.errors import StorageError
+
+    async def main() -> T:
+        async with open_database(settings) as engine:
+            return await job(engine)
+
+    try:
+        return asyncio.run(main())
+    except StorageError as exc:
+        fail(str(exc))
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        typer.echo(f"cds-crawler: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+# --- seeds (operators) -------------------------------------------------------------------
+
+
+def _targets_or_exit(raw: list[str]) -> list[Any]:
+    from crawler.domain.targets import InvalidTarget, normalise_target
+
+    targets, errors = [], []
+    for item in raw:
+        try:
+            targets.append(normalise_target(item))
+        except InvalidTarget as exc:
+            errors.append(f"{item[:80]!r}: {exc}")
+    if errors:
+        fail("invalid target(s), nothing was stored:\n  " + "\n  ".join(errors), EXIT_USAGE)
+    return targets
+
+
+def _store_seeds(settings: Settings, entries: list[Any], source: str) -> list[bool]:
+    from storage.repositories import seeds
+
+    new = [
+        seeds.NewSeed(e.target.url, e.target.given, tuple(e.tags), source) for e in entries
+    ]
+
+    async def job(engine: Any) -> list[bool]:
+        from datetime import UTC, datetime
+
+        async with engine.begin() as conn:
+            return await seeds.add(conn, new, datetime.now(UTC))
+
+    return run(settings, job)
+
+
+def _report_added(entries: list[Any], added: list[bool]) -> None:
+    for entry, is_new in zip(entries, added, strict=True):
+        note = "added" if is_new else "already a seed"
+        typer.echo(f"{note}: {entry.target.url}", err=True)
+
+
+@seeds_app.command("add")
+@with_settings
+def seeds_add(
+    settings: Settings,
+    targets: list[str] = typer.Argument(..., help="Domains, origins or metadata URLs."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag the seeds (repeatable)."),
+) -> None:
+    """Add seeds: a domain or origin becomes its well-known metadata URL."""
+    from crawler.domain.seedlist import SeedEntry
+
+    entries = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(targets)]
+    _report_added(entries, _store_seeds(settings, entries, "cli"))
+
+
+@seeds_app.command("import")
+@with_settings
+def seeds_import(
+    settings: Settings,
+    file: Path = typer.Argument(..., help="Text (one target per line), CSV or JSON file."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag every imported seed (repeatable)."),
+) -> None:
+    """Import seeds from a file; if any entry is invalid, nothing is stored."""
+    from crawler.domain.seedlist import SeedEntry, detect_format, parse_seed_list
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}", EXIT_USAGE)
+    parsed = parse_seed_list(text, detect_format(file.name, text))
+    if parsed.errors:
+        fail(f"{file}: nothing was stored:\n  " + "\n  ".join(parsed.errors), EXIT_USAGE)
+    entries = [SeedEntry(e.target, tuple(dict.fromkeys((*e.tags, *tag)))) for e in parsed.entries]
+    added = _store_seeds(settings, entries, f"file:{file.name}")
+    typer.echo(f"{sum(added)} added, {len(added) - sum(added)} already seeds", err=True)
+
+
+@seeds_app.command("list")
+@with_settings
+def seeds_list(settings: Settings, as_json: bool = JSON_OPTION) -> None:
+    """List the seeds."""
+    from storage.repositories import seeds
+
+    async def job(engine: Any) -> list[Any]:
+        async with engine.connect() as conn:
+            return await seeds.list_all(conn)
+
+    rows = [row.to_json() for row in run(settings, job)]
+    if as_json:
+        print_json(rows)
+        return
+    from crawler.render import seeds_table
+
+    seeds_table(rows)
+
+
+@seeds_app.command("remove")
+@with_settings
+def seeds_remove(
+    settings: Settings, targets: list[str] = typer.Argument(..., help="Seeds to remove.")
+) -> None:
+    """Remove seeds (the servers found from them and their history stay)."""
+    from storage.repositories import seeds
+
+    normalised = _targets_or_exit(targets)
+
+    async def job(engine: Any) -> list[int]:
+        async with engine.begin() as conn:
+            return [await seeds.remove(conn, t.url) for t in normalised]
+
+    missing = [t.url for t, n in zip(normalised, run(settings, job), strict=True) if n == 0]
+    if missing:
+        fail("not a seed: " + ", ".join(missing))
+
+
+# --- crawling (aggregators) --------------------------------------------------------------
+
+
+@app.command()
+@with_settings
+def crawl(
+    settings: Settings,
+    as_json: bool = JSON_OPTION,
+    seed: list[str] = typer.Option([], "--seed", help="Crawl only these targets (repeatable)."),
+) -> None:
+    """One pass over the seeds; exits 0 when the pass completed, even if servers failed."""
+    from crawler.pipeline.crawl import crawl as crawl_pass
+    from crawler.render import crawl_progress
+
+    only = _targets_or_exit(seed) if seed else None
+    with crawl_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+        summary = run(settings, lambda engine: crawl_pass(settings, engine, only=only, progress=progress))
+    if as_json:
+        print_json(summary.to_json())
+        return
+    from crawler.render import crawl_summary
+
+    crawl_summary(summary.to_json())
+
+
+# --- reading (analysts) ------------------------------------------------------------------
+
+
+@app.command()
+@with_settings
+def servers(settings: Settings, as_json: bool = JSON_OPTION) -> None:
+    """Every known metadata URL with its status."""
+    from storage.readmodel import list_servers
+
+    async def job(engine: Any) -> list[dict[str, Any]]:
+        async with engine.connect() as conn:
+            return await list_servers(conn)
+
+    rows = run(settings, job)
+    if as_json:
+        print_json(rows)
+        return
+    from crawler.render import servers_table
+
+    servers_table(rows)
+
+
+def _lookup_keys(url: str) -> list[str]:
+    from crawler.domain.targets import InvalidTarget, normalise_target
+
+    try:
+        return list(dict.fromkeys([url, normalise_target(url).url]))
+    except InvalidTarget:
+        return [url]
+
+
+@app.command()
+@with_settings
+def show(
+    settings: Settings,
+    url: str = typer.Argument(..., help="Metadata URL (or domain) of the server."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The current version of one server: document, findings, provenance."""
+    from storage.readmodel import show_server
+
+    async def job(engine: Any) -> dict[str, Any] | None:
+        async with engine.connect() as conn:
+            return await show_server(conn, _lookup_keys(url))
+
+    detail = run(settings, job)
+    if detail is None:
+        fail(f"no server known as {url}")
+    if as_json:
+        print_json(detail)
+        return
+    from crawler.render import server_detail
+
+    server_detail(detail)
+
+
+@app.command()
+@with_settings
+def history(
+    settings: Settings,
+    url: str = typer.Argument(..., help="Metadata URL (or domain) of the server."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every version of one server, newest first, with what changed."""
+    from storage.readmodel import server_history
+
+    async def job(engine: Any) -> list[dict[str, Any]] | None:
+        async with engine.connect() as conn:
+            return await server_history(conn, _lookup_keys(url))
+
+    versions = run(settings, job)
+    if versions is None:
+        fail(f"no server known as {url}")
+    if as_json:
+        print_json(versions)
+        return
+    from crawler.render import history_table
+
+    history_table(url, versions)
+
+
+@db_app.command("upgrade")
+@with_settings
+def db_upgrade(settings: Settings) -> None:
+    """Create or upgrade the database schema, and nothing else."""
+
+    async def job(engine: Any) -> None:
+        return None
+
+    run(settings, job)
+    typer.echo("database schema is up to date", err=True)

@@ -1,0 +1,1 @@
+"""The crawl, one stage per module: seeds → frontier → fetch → interpret → snapshot."""

@@ -1,0 +1,93 @@
+"""Turn one fetch of a metadata URL into what should be recorded: parse, validate, hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.domain import rules
+from crawler.domain.canonical import canonical_json, content_sha256
+from crawler.domain.fetching import FetchOutcome, FetchResult
+from crawler.domain.findings import Finding, has_errors
+from crawler.domain.jsondoc import parse_json_object
+from crawler.domain.metadata import validate_metadata
+from crawler.domain.status import ServerStatus, status_of_document, status_of_failed_fetch
+
+_JSON_TYPES = ("application/json",)
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlTarget:
+    url: str
+    discovered_via: str  # the seed target, or the URL of the document that linked it
+    seed_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A metadata document as published, hashed and validated."""
+
+    content: dict[str, Any]
+    sha256: str
+    size_bytes: int
+    draft: str
+    valid: bool
+    name: str | None
+    canonical_url: str | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    status: ServerStatus
+    snapshot: Snapshot | None = None  # a document was received (new or the same content)
+    not_modified: bool = False  # 304: the current version is confirmed as is
+    findings: tuple[Finding, ...] = ()  # about the attempt itself, when no snapshot
+
+
+def interpret(fetch: FetchResult, *, current_valid: bool | None) -> Interpretation:
+    """What a fetch means for the server, given whether it has a current version (and its validity).
+
+    Never raises for anything in the response: every problem becomes a finding.
+    """
+    if fetch.outcome is FetchOutcome.OK:
+        return _interpret_body(fetch)
+    if fetch.outcome is FetchOutcome.NOT_MODIFIED:
+        if current_valid is None:
+            finding = rules.HTTP_UNCONDITIONAL_304.finding(
+                fetch.final_url, "", "304 Not Modified to a request that carried no validators"
+            )
+            return Interpretation(ServerStatus.INVALID, findings=(finding,))
+        return Interpretation(status_of_document(current_valid), not_modified=True)
+    return Interpretation(status_of_failed_fetch(fetch.outcome), findings=fetch.findings)
+
+
+def _interpret_body(fetch: FetchResult) -> Interpretation:
+    url = fetch.final_url
+    document, parse_findings = parse_json_object(fetch.body or b"", url)
+    response_findings = _content_type_findings(fetch)
+    if document is None:
+        return Interpretation(ServerStatus.INVALID, findings=parse_findings + response_findings)
+    report = validate_metadata(document, url)
+    found = parse_findings + response_findings + report.findings
+    valid = not has_errors(found)
+    snapshot = Snapshot(
+        content=document,
+        sha256=content_sha256(document),
+        size_bytes=len(canonical_json(document)),
+        draft=report.draft.value,
+        valid=valid,
+        name=report.name,
+        canonical_url=report.canonical_url,
+        findings=found,
+    )
+    return Interpretation(status_of_document(valid), snapshot=snapshot)
+
+
+def _content_type_findings(fetch: FetchResult) -> tuple[Finding, ...]:
+    media_type = (fetch.content_type or "").split(";", 1)[0].strip().lower()
+    if media_type in _JSON_TYPES or media_type.endswith("+json"):
+        return ()
+    shown = fetch.content_type or "no Content-Type"
+    message = f"served as {shown!r}; expected application/json"
+    return (rules.HTTP_CONTENT_TYPE.finding(fetch.final_url, "", message),)

@@ -1,0 +1,126 @@
+"""Output for people: rich tables and a progress bar (never used with --json)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+
+console = Console()
+errors = Console(stderr=True)
+
+_STATUS_STYLE = {
+    "ok": "green",
+    "invalid": "red",
+    "unreachable": "yellow",
+    "not_found": "dim",
+    "moved": "cyan",
+    "blocked": "magenta",
+}
+
+
+def _when(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else "-"
+
+
+def _status(value: str) -> str:
+    style = _STATUS_STYLE.get(value, "white")
+    return f"[{style}]{value}[/{style}]"
+
+
+def seeds_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(rows)} seeds")
+    for column in ("url", "kind", "tags", "source", "added"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["url"], row["kind"], ", ".join(row["tags"]), row["source"], _when(row["added_at"])
+        )
+    console.print(table)
+
+
+def servers_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(rows)} servers")
+    for column in ("url", "name", "status", "versions", "last fetched", "last changed"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["url"],
+            row["name"] or "-",
+            _status(row["status"]),
+            str(row["versions"]),
+            _when(row["last_fetched"]),
+            _when(row["last_changed"]),
+        )
+    console.print(table)
+
+
+def server_detail(detail: dict[str, Any]) -> None:
+    console.print(f"[bold]{detail['name'] or detail['url']}[/bold]  {_status(detail['status'])}")
+    for key in ("url", "canonical_url", "discovered_via", "first_seen", "last_fetched"):
+        console.print(f"  {key}: {detail[key] or '-'}")
+    version = detail["current_version"]
+    if version:
+        console.print(
+            f"  version {version['version']} ({version['draft']} draft), "
+            f"sha256 {version['content_sha256'][:16]}…"
+        )
+        console.print_json(data=detail["document"])
+    findings_table(detail["findings"])
+
+
+def findings_table(findings: list[dict[str, Any]]) -> None:
+    if not findings:
+        console.print("  no findings")
+        return
+    table = Table(title="findings")
+    for column in ("severity", "rule", "pointer", "section", "message"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(f["severity"], f["rule"], f["pointer"] or "/", f["section"], f["message"])
+    console.print(table)
+
+
+def history_table(url: str, versions: list[dict[str, Any]]) -> None:
+    table = Table(title=f"history of {url}")
+    for column in ("version", "fetched", "last confirmed", "sha256", "changes"):
+        table.add_column(column, overflow="fold")
+    for v in versions:
+        table.add_row(
+            str(v["version"]),
+            _when(v["fetched_at"]),
+            _when(v["last_confirmed_at"]),
+            v["content_sha256"][:12],
+            "\n".join(v["changes"]),
+        )
+    console.print(table)
+
+
+def crawl_summary(summary: dict[str, Any]) -> None:
+    console.print(
+        f"crawled {summary['servers_seen']} servers in {summary['duration_s']:.2f}s: "
+        f"{summary['servers_new']} new, {summary['servers_changed']} changed, "
+        f"{summary['servers_unchanged']} unchanged, {summary['servers_failed']} failed "
+        f"({summary['requests']} requests)"
+    )
+
+
+@contextmanager
+def crawl_progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while the crawl runs, or nothing when not on a terminal."""
+    if not enabled:
+        yield None
+        return
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True) as bar:
+        task = bar.add_task("crawling", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
