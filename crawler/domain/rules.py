@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from crawler.domain.findings import Rule, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 # --- fetching: what happened on the wire (CDSC-WG1-01 section 3: a 200 with a JSON object) ---
 HTTP_STATUS = Rule("http.status", E, "CDSC-WG1-01 3", "The server answered with an error status.")
@@ -57,3 +57,126 @@ NETWORK_ADDRESS_REFUSED = Rule(
     "The host resolves to a non-public address and private networks are not allowed.",
 )
 NETWORK_DNS = Rule("network.dns", E, "CDSC-WG1-01 3", "The host name could not be resolved.")
+HTTP_UNCONDITIONAL_304 = Rule(
+    "http.unconditional-304",
+    E,
+    "RFC 9110 15.4.5",
+    "304 Not Modified answered to a request that carried no validators.",
+)
+STORAGE_REJECTED = Rule(
+    "storage.rejected",
+    E,
+    "RFC 8259",
+    "The database refused the document (for example a NUL character, which Postgres cannot store).",
+)
+
+# --- JSON bodies: what a body must be before it is read as a document (RFC 8259) ---
+JSON_NOT_UTF8 = Rule("json.not-utf8", E, "RFC 8259 8.1", "The body is not UTF-8.")
+JSON_BOM = Rule(
+    "json.bom",
+    W,
+    "RFC 8259 8.1",
+    "The body starts with a UTF-8 byte order mark; it is skipped and the rest parsed.",
+)
+JSON_EMPTY = Rule("json.empty", E, "CDSC-WG1-01 3", "The body is empty or holds only whitespace.")
+JSON_SYNTAX = Rule(
+    "json.syntax", E, "RFC 8259 2", "The body is not JSON (the message gives line and column)."
+)
+JSON_TRAILING_COMMA = Rule(
+    "json.trailing-comma",
+    E,
+    "RFC 8259 2",
+    "A comma right before a closing ']' or '}', as in the drafts' own examples.",
+)
+JSON_NON_STANDARD_NUMBER = Rule(
+    "json.non-standard-number",
+    E,
+    "RFC 8259 6",
+    "NaN, Infinity or -Infinity, which are not JSON numbers.",
+)
+JSON_NUMBER_OUT_OF_RANGE = Rule(
+    "json.number-out-of-range",
+    E,
+    "RFC 8259 6",
+    "A number that overflows a double, or an integer of more than 4300 digits.",
+)
+JSON_LONE_SURROGATE = Rule(
+    "json.lone-surrogate",
+    E,
+    "RFC 8259 8.2",
+    "A \\u escape for half of a surrogate pair, which is no Unicode character.",
+)
+JSON_TOO_DEEP = Rule(
+    "json.too-deep",
+    E,
+    "RFC 8259 9",
+    "Arrays and objects nested deeper than the crawler accepts (64 levels by default).",
+)
+JSON_NOT_OBJECT = Rule(
+    "json.not-object", E, "CDSC-WG1-01 3.2", "Valid JSON, but not a JSON object."
+)
+
+# --- metadata objects (CDSC-WG1-01 3.2); findings on a 2023-draft document cite that draft ---
+METADATA_DRAFT_2023 = Rule(
+    "metadata.draft-2023",
+    W,
+    "CDSC-WG1-01 3.2",
+    "The document follows the 2023 draft (top-level infrastructure_types/commodity_types) "
+    "and is validated against it.",
+)
+METADATA_REQUIRED = Rule("metadata.required", E, "CDSC-WG1-01 3.2", "A REQUIRED member is missing.")
+METADATA_TYPE = Rule(
+    "metadata.type",
+    E,
+    "CDSC-WG1-01 3.2",
+    "A member or array element has the wrong JSON type (null included).",
+)
+METADATA_URL = Rule(
+    "metadata.url",
+    E,
+    "CDSC-WG1-01 3.2",
+    "A URL is not an absolute http(s) URL with a host, as RFC 3986 spells it.",
+)
+METADATA_DATETIME = Rule(
+    "metadata.datetime",
+    E,
+    "CDSC-WG1-01 3.2",
+    "A datetime is not an RFC 3339 date-time with an offset (the 2023 draft's ISO 8601 too).",
+)
+METADATA_VERSION = Rule(
+    "metadata.version",
+    W,
+    "CDSC-WG1-01 3.2",
+    'cds_metadata_version is not "v1"; the document is validated as v1 anyway.',
+)
+METADATA_COVERAGE_URL_REQUIRED = Rule(
+    "metadata.coverage-url-required",
+    E,
+    "CDSC-WG1-01 3.2",
+    "capabilities lists coverage but there is no coverage URL (2023 draft: section 3.6).",
+)
+METADATA_OAUTH_URL_REQUIRED = Rule(
+    "metadata.oauth-url-required",
+    E,
+    "CDSC-WG1-02 3.1",
+    "capabilities lists oauth but there is no oauth_metadata URL.",
+)
+METADATA_UNKNOWN_FIELD = Rule(
+    "metadata.unknown-field",
+    I,
+    "CDSC-WG1-01 6",
+    "A member no draft or known extension defines; kept as published, otherwise ignored.",
+)
+METADATA_UNKNOWN_VALUE = Rule(
+    "metadata.unknown-value",
+    I,
+    "CDSC-WG1-01 3.4",
+    "An enumerated string the draft does not define (2023 draft: sections 3.4-3.6); "
+    "kept, otherwise ignored.",
+)
+METADATA_DUPLICATE_VALUE = Rule(
+    "metadata.duplicate-value",
+    W,
+    "CDSC-WG1-01 3.2",
+    "The same value appears more than once in an array.",
+)
