@@ -36,7 +36,13 @@ def canonical_json(value: Any) -> bytes:
 
 def content_sha256(value: Any) -> str:
     """Lowercase hex SHA-256 of `canonical_json(value)`; raises as canonical_json does."""
-    return hashlib.sha256(canonical_json(value)).hexdigest()
+    return canonical_form(value)[1]
+
+
+def canonical_form(value: Any) -> tuple[bytes, str]:
+    """`canonical_json(value)` and its lowercase hex SHA-256, serialising only once."""
+    canonical = canonical_json(value)
+    return canonical, hashlib.sha256(canonical).hexdigest()
 
 
 def _wide_ints_as_fragments(value: Any) -> Any:

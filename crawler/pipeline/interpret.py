@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.domain import rules
-from crawler.domain.canonical import canonical_json, content_sha256
+from crawler.domain.canonical import canonical_form
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.domain.findings import Finding, has_errors
 from crawler.domain.jsondoc import parse_json_object
@@ -71,10 +71,11 @@ def _interpret_body(fetch: FetchResult) -> Interpretation:
     report = validate_metadata(document, url)
     found = parse_findings + response_findings + report.findings
     valid = not has_errors(found)
+    canonical, sha256 = canonical_form(document)
     snapshot = Snapshot(
         content=document,
-        sha256=content_sha256(document),
-        size_bytes=len(canonical_json(document)),
+        sha256=sha256,
+        size_bytes=len(canonical),
         draft=report.draft.value,
         valid=valid,
         name=report.name,
