@@ -28,7 +28,9 @@ def test_adding_an_existing_seed_merges_tags_and_is_not_an_error(database_url: s
     assert again.code == 0
     assert "already a seed" in again.stderr
     seeds = run_cli(database_url, "seeds", "list", "--json").json()
-    assert [(s["url"], s["tags"]) for s in seeds] == [(f"https://example.com{WELL_KNOWN}", ["a", "b"])]
+    assert [(s["url"], s["tags"]) for s in seeds] == [
+        (f"https://example.com{WELL_KNOWN}", ["a", "b"])
+    ]
 
 
 @pytest.mark.parametrize(
@@ -47,7 +49,9 @@ def test_bad_target_exits_2_and_stores_nothing(database_url: str, bad: str) -> N
 def test_import_text_csv_and_json(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("# utilities\nexample.com\n\nhttps://b.example.org # hub\n")
     (tmp_path / "b.csv").write_text("target,tags\nc.example.net,us;east\n")
-    (tmp_path / "c.json").write_text('["d.example.com", {"target": "e.example.com", "tags": ["x"]}]')
+    (tmp_path / "c.json").write_text(
+        '["d.example.com", {"target": "e.example.com", "tags": ["x"]}]'
+    )
 
     for name in ("a.txt", "b.csv", "c.json"):
         result = run_cli(database_url, "seeds", "import", str(tmp_path / name), "--tag", "bulk")

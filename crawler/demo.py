@@ -1,0 +1,80 @@
+"""`make demo`: serve the sample federation in seeds/demo/ on 127.0.0.1, crawl it, show it.
+
+Everything runs offline: the federation is served from this process on loopback, the crawler
+runs as the real command line against a fresh SQLite file, and both are gone at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from crawler.testing import LoopbackServer, Response
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "seeds" / "demo"
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+PUBLISHERS = {
+    "holding": "holding.json",
+    "north": "north.json",
+    "south": "south-2023.json",
+    "hub": "hub.json",
+    "copied": "copied-example.json",
+    "quiet": None,  # publishes nothing yet: 404
+}
+
+
+def publish(server: LoopbackServer, name: str, file: str) -> None:
+    text = (DEMO_DIR / file).read_text(encoding="utf-8").replace("{base}", server.base_url)
+    headers = {"Content-Type": "application/json"}
+    server.route(f"/{name}{WELL_KNOWN}", Response(200, text.encode(), headers, etag=True))
+
+
+def cds_crawler(env: dict[str, str], *args: str) -> None:
+    print(f"\n$ cds-crawler {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, "-m", "crawler", *args], env=env, check=True, timeout=120)
+
+
+def main() -> None:
+    if not DEMO_DIR.is_dir():
+        sys.exit(f"demo: {DEMO_DIR} not found (run the demo from a source checkout)")
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    try:
+        with tempfile.TemporaryDirectory(prefix="cds-demo-") as workdir:
+            run_demo(server, Path(workdir))
+    finally:
+        stop()
+
+
+def run_demo(server: LoopbackServer, workdir: Path) -> None:
+    for name, file in PUBLISHERS.items():
+        if file:
+            publish(server, name, file)
+    seed_file = workdir / "demo-seeds.txt"
+    seed_file.write_text("".join(f"{server.url('/' + n + WELL_KNOWN)}\n" for n in PUBLISHERS))
+    env = {
+        **os.environ,
+        "COLUMNS": os.environ.get("COLUMNS", str(shutil.get_terminal_size((140, 40)).columns)),
+        "CDS_CRAWLER_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.sqlite3'}",
+        # The demo federation lives on 127.0.0.1 over plain HTTP, which the network guard
+        # refuses by default; these two settings are for local testing only.
+        "CDS_CRAWLER_ALLOW_HTTP": "true",
+        "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true",
+    }
+    print(f"Serving the demo federation ({len(PUBLISHERS)} publishers) at {server.base_url}")
+    cds_crawler(env, "seeds", "import", str(seed_file), "--tag", "demo")
+    cds_crawler(env, "crawl")
+    print("\n# Northern Demo Electric publishes a new version; the others stay the same.")
+    publish(server, "north", "north-v2.json")
+    cds_crawler(env, "crawl")
+    cds_crawler(env, "servers")
+    cds_crawler(env, "history", server.url("/north" + WELL_KNOWN))
+    cds_crawler(env, "show", server.url("/copied" + WELL_KNOWN))
+
+
+if __name__ == "__main__":
+    main()

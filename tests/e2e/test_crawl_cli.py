@@ -1,0 +1,217 @@
+"""`cds-crawler crawl` end to end against real servers on loopback, on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.testing import LoopbackServer, Response, drip, gzip_bomb, raw, stream
+from storage import readmodel
+from storage.engine import create_engine
+from tests.cli import Result, run_cli
+
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+FAST = {**LOOPBACK, "CDS_CRAWLER_REQUEST_DEADLINE": "2", "CDS_CRAWLER_MAX_DOCUMENT_BYTES": "65536"}
+SPEC_EXAMPLE = (Path(__file__).parents[2] / "seeds" / "demo" / "copied-example.json").read_bytes()
+
+
+def document(name: str, base: str) -> dict[str, Any]:
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": f"{base}/{name}{WELL_KNOWN}",
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "name": f"Utility {name}",
+        "description": "A utility.",
+        "website": "https://utility.example.com",
+        "documentation": "https://utility.example.com/docs",
+        "support": "https://utility.example.com/support",
+        "capabilities": [],
+    }
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    yield server
+    stop()
+
+
+def crawl(database_url: str, env: dict[str, str] = LOOPBACK) -> dict[str, Any]:
+    result = run_cli(database_url, "crawl", "--json", env=env)
+    assert result.code == 0, result.stderr
+    summary: dict[str, Any] = result.json()
+    return summary
+
+
+def servers_by_path(database_url: str) -> dict[str, dict[str, Any]]:
+    listed = run_cli(database_url, "servers", "--json").json()
+    return {s["url"].split("/", 3)[3].split("/")[0]: s for s in listed}
+
+
+async def latest_findings(database_url: str) -> dict[str, list[str]]:
+    """Rules of every server's current findings, read as `show` reads them."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            urls = [s["url"] for s in await readmodel.list_servers(conn)]
+            details = [await readmodel.show_server(conn, [url]) for url in urls]
+    finally:
+        await engine.dispose()
+    return {d["url"]: [f["rule"] for f in d["findings"]] for d in details if d}
+
+
+def add_seeds(database_url: str, server: LoopbackServer, *names: str) -> Result:
+    urls = [server.url(f"/{n}{WELL_KNOWN}") for n in names]
+    result = run_cli(database_url, "seeds", "add", *urls, env=LOOPBACK)
+    assert result.code == 0, result.stderr
+    return result
+
+
+def test_versions_follow_content_not_serialisation(
+    database_url: str, server: LoopbackServer
+) -> None:
+    path = f"/u{WELL_KNOWN}"
+    doc = document("u", server.base_url)
+    server.route(path, Response.json(doc, etag=True))
+    add_seeds(database_url, server, "u")
+
+    first = crawl(database_url)
+    unchanged = crawl(database_url)
+    reordered = dict(reversed(list(doc.items())))
+    server.route(
+        path,
+        Response(
+            200, json.dumps(reordered, indent=3).encode(), {"Content-Type": "application/json"}
+        ),
+    )
+    reserialised = crawl(database_url)
+    server.route(path, Response.json({**doc, "name": "Renamed"}))
+    changed = crawl(database_url)
+
+    assert (first["servers_new"], unchanged["servers_unchanged"]) == (1, 1)
+    assert (reserialised["servers_unchanged"], changed["servers_changed"]) == (1, 1)
+    history = run_cli(database_url, "history", server.url(path), "--json").json()
+    assert [v["version"] for v in history] == [2, 1]
+    assert history[0]["patch"] == [{"op": "replace", "path": "/name", "value": "Renamed"}]
+    assert server.requests[path] == 4
+
+
+def test_second_poll_is_conditional_and_a_304_changes_nothing(
+    database_url: str, server: LoopbackServer
+) -> None:
+    path = f"/u{WELL_KNOWN}"
+    seen_headers: list[dict[str, str]] = []
+    response = Response.json(document("u", server.base_url), etag=True)
+
+    async def recording(request: Any, writer: Any) -> Response:
+        seen_headers.append(dict(request.headers))
+        return response
+
+    server.route(path, recording)
+    add_seeds(database_url, server, "u")
+
+    crawl(database_url)
+    second = crawl(database_url)
+
+    assert "if-none-match" not in seen_headers[0]
+    assert seen_headers[1]["if-none-match"] == response.headers.get(
+        "ETag", seen_headers[1]["if-none-match"]
+    )
+    assert second["servers_unchanged"] == 1
+    assert servers_by_path(database_url)["u"]["versions"] == 1
+
+
+HOSTILE: dict[str, tuple[Any, str, str]] = {
+    # name: (handler, expected status, expected rule)
+    "not-json": (
+        Response(200, b"<html>hello</html>", {"Content-Type": "text/html"}),
+        "invalid",
+        "json.syntax",
+    ),
+    "spec-example": (
+        Response(200, SPEC_EXAMPLE, {"Content-Type": "application/json"}),
+        "invalid",
+        "json.trailing-comma",
+    ),
+    "array": (Response.json([1, 2, 3]), "invalid", "json.not-object"),
+    "not-utf8": (
+        Response(200, b'{"name": "\xff\xfe"}', {"Content-Type": "application/json"}),
+        "invalid",
+        "json.not-utf8",
+    ),
+    "ten-times-cap": (stream(10 * 65536), "invalid", "http.body-too-large"),
+    "gzip-bomb": (
+        Response(
+            200,
+            gzip_bomb(64 * 1024 * 1024),
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        ),
+        "invalid",
+        "http.body-too-large",
+    ),
+    "drip": (
+        drip(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", b"{" * 100, 1.0),
+        "unreachable",
+        "http.timeout",
+    ),
+    "missing": (None, "not_found", "http.not-found"),
+    "error": (Response(500, b"oops"), "unreachable", "http.status"),
+    "loop": (None, "unreachable", "http.redirect-loop"),
+    "garbage": (raw(b"NOT HTTP AT ALL\r\n\r\n"), "unreachable", "http.protocol"),
+}
+
+
+def test_every_hostile_server_ends_as_a_status_and_a_finding(
+    database_url: str, server: LoopbackServer
+) -> None:
+    for name, (handler, _, _) in HOSTILE.items():
+        if handler is not None:
+            server.route(f"/{name}{WELL_KNOWN}", handler)
+    server.route(f"/loop{WELL_KNOWN}", Response(302, headers={"Location": f"/loop2{WELL_KNOWN}"}))
+    server.route(f"/loop2{WELL_KNOWN}", Response(301, headers={"Location": f"/loop{WELL_KNOWN}"}))
+    refused = "http://127.0.0.1:1/.well-known/carbon-data-spec.json"
+    add_seeds(database_url, server, *HOSTILE)
+    assert run_cli(database_url, "seeds", "add", refused).code == 0
+
+    summary = crawl(database_url, env=FAST)
+
+    assert summary["servers_seen"] == len(HOSTILE) + 1
+    assert summary["servers_failed"] == len(HOSTILE) + 1
+    found = servers_by_path(database_url)
+    rules = asyncio.run(latest_findings(database_url))
+    for name, (_, status, rule) in HOSTILE.items():
+        assert found[name]["status"] == status, name
+        assert rule in rules[found[name]["url"]], (name, rules[found[name]["url"]])
+    refused_detail = run_cli(database_url, "show", refused, "--json").json()
+    assert refused_detail["status"] == "unreachable"
+    assert [f["rule"] for f in refused_detail["findings"]] == ["http.connect"]
+
+
+def test_with_default_settings_a_loopback_seed_is_blocked_and_never_contacted(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(f"/u{WELL_KNOWN}", Response.json(document("u", server.base_url)))
+    add_seeds(database_url, server, "u")
+
+    crawl(database_url, env={})
+    crawl(database_url, env={"CDS_CRAWLER_ALLOW_HTTP": "true"})  # the address guard too
+
+    assert servers_by_path(database_url)["u"]["status"] == "blocked"
+    assert server.connections == 0
+    assert sum(server.requests.values()) == 0
+
+
+def test_crawl_exits_non_zero_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    result = run_cli(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3", "crawl", "--json")
+
+    assert result.code == 1
+    assert result.stdout == ""
+    assert "database" in result.stderr
