@@ -1,0 +1,466 @@
+"""Fetching one URL: guard, politeness, redirects, conditional requests, size cap and deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+import zlib
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from crawler.domain import rules
+from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
+from crawler.http.guard import BlockedTarget, check_scheme
+from crawler.http.transport import ResolutionError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+
+    from crawler.domain.findings import Rule
+    from crawler.http.politeness import HostLimiter
+    from crawler.settings import Settings
+
+_E = TypeVar("_E", bound=BaseException)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_CODINGS = {"gzip": _GZIP_WBITS, "x-gzip": _GZIP_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class _Failure(Exception):
+    """Ends a fetch with a non-OK outcome and the one finding that says why."""
+
+    def __init__(self, outcome: FetchOutcome, rule: Rule, message: str, error_class: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.rule = rule
+        self.message = message
+        self.error_class = error_class
+
+
+@dataclass(frozen=True, slots=True)
+class _Success:
+    outcome: FetchOutcome
+    headers: httpx.Headers
+    body: bytes | None = None
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What a fetch has done so far, across hops, so that every outcome can report it."""
+
+    url: str
+    current_url: str
+    requests: int = 0
+    redirects: list[RedirectHop] = field(default_factory=list)
+    bytes_received: int = 0
+    status_code: int | None = None
+    phase: str = ""
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace hook: counts requests actually sent, remembers the current phase."""
+        if event.endswith(".started"):
+            self.phase = event.removesuffix(".started")
+            if self.phase.endswith(".send_request_headers"):
+                self.requests += 1
+
+
+class _Budget:
+    """The total deadline of one fetch, spent only while a request is on the wire (not while
+    waiting for a politeness slot)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.total = seconds
+        self.remaining = seconds
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(self.remaining, 0.0)):
+                yield
+        finally:
+            self.remaining -= time.monotonic() - started
+
+
+class _Decoder:
+    """Undoes one content coding without ever producing more output than asked for."""
+
+    def __init__(self, coding: str | None) -> None:
+        self.coding = coding
+        self._z = zlib.decompressobj(_CODINGS[coding]) if coding else None
+        self._started = False
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """At most `limit` decoded bytes of `data` (all of it for identity). Raises zlib.error
+        on corrupt data."""
+        if self._z is None or not data:
+            return data
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error:
+            if self.coding != "deflate" or self._started:
+                raise
+            # Some servers send raw DEFLATE for "deflate" instead of the zlib format.
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._z.decompress(data, limit)
+        self._started = True
+        if self._z.eof and self._z.unused_data and self.coding != "deflate" and len(out) < limit:
+            rest = self._z.unused_data  # a further gzip member follows
+            self._z = zlib.decompressobj(_GZIP_WBITS)
+            self._started = False
+            out += self.decode(rest, limit - len(out))
+        return out
+
+    def finish(self) -> None:
+        """Raises zlib.error when the compressed stream stopped before its end."""
+        if self._z is not None and self._started and not self._z.eof:
+            raise zlib.error("the compressed stream is truncated")
+
+
+class Fetcher:
+    """Fetches URLs through the guarded client, politely, with all limits applied."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, limiter: HostLimiter) -> None:
+        self._client = client
+        self._settings = settings
+        self._limiter = limiter
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResult:
+        """GET `url`, following redirects, and say what happened.
+
+        Never raises for anything the remote side or the network does: refusals by the guard,
+        DNS, connection, TLS and protocol errors, timeouts (connect, read, and the total
+        `settings.request_deadline` over all hops), oversized or corrupt bodies and bad
+        redirects all come back as a `FetchResult` whose outcome, error_class and single
+        finding say why. An invalid `url` is BLOCKED too. `etag` / `last_modified` make the
+        first request conditional (a 304 is NOT_MODIFIED). The body is decoded (gzip, deflate)
+        and capped at `max_bytes` (default `settings.max_document_bytes`). Cancellation and
+        internal errors propagate.
+        """
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        progress = _Progress(url=url, current_url=url)
+        cap = self._settings.max_document_bytes if max_bytes is None else max_bytes
+        try:
+            success = await self._follow(progress, _conditional(etag, last_modified), cap)
+        except _Failure as failure:
+            return _failed(progress, failure, started_at, time.monotonic() - clock)
+        return _succeeded(
+            progress, success, etag, last_modified, started_at, time.monotonic() - clock
+        )
+
+    async def _follow(self, progress: _Progress, conditional: dict[str, str], cap: int) -> _Success:
+        budget = _Budget(self._settings.request_deadline)
+        seen: set[str] = set()
+        headers = conditional
+        while True:
+            target = self._checked_url(progress.current_url)
+            seen.add(str(target))
+            step = await self._exchange(progress, target, headers, cap, budget)
+            if isinstance(step, _Success):
+                return step
+            self._record_redirect(progress, str(target), step, seen)
+            headers = {}
+
+    def _checked_url(self, url: str) -> httpx.URL:
+        reason = check_scheme(url, self._settings.allow_http)
+        if reason is None:
+            try:
+                return httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                reason = f"not a valid URL ({exc})"
+        raise _Failure(
+            FetchOutcome.BLOCKED, rules.NETWORK_SCHEME_REFUSED, f"{url}: {reason}", "SchemeRefused"
+        )
+
+    def _record_redirect(
+        self, progress: _Progress, source: str, target: str, seen: set[str]
+    ) -> None:
+        assert progress.status_code is not None
+        progress.redirects.append(RedirectHop(source, progress.status_code, target))
+        progress.current_url = target
+        if target in seen:
+            raise _Failure(
+                FetchOutcome.REDIRECT_ERROR,
+                rules.HTTP_REDIRECT_LOOP,
+                f"{source} redirects to {target}, which this fetch already visited",
+                "RedirectLoop",
+            )
+        if len(progress.redirects) > self._settings.max_redirects:
+            raise _Failure(
+                FetchOutcome.REDIRECT_ERROR,
+                rules.HTTP_TOO_MANY_REDIRECTS,
+                f"{source} redirects to {target}: more than {self._settings.max_redirects} "
+                "redirects",
+                "TooManyRedirects",
+            )
+
+    async def _exchange(
+        self,
+        progress: _Progress,
+        target: httpx.URL,
+        headers: dict[str, str],
+        cap: int,
+        budget: _Budget,
+    ) -> _Success | str:
+        """One request and its response: a final answer, or the next URL of a redirect."""
+        request = self._client.build_request(
+            "GET", target, headers=headers, extensions={"trace": progress.trace}
+        )
+        async with self._limiter.slot(_host_key(target)):
+            try:
+                async with budget.running():
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        return await _interpret(progress, response, bool(headers), cap)
+                    finally:
+                        await response.aclose()
+            except TimeoutError as exc:
+                raise _Failure(
+                    FetchOutcome.TIMEOUT,
+                    rules.HTTP_TIMEOUT,
+                    f"{target}: no complete answer within the {budget.total:g} s deadline",
+                    "DeadlineExceeded",
+                ) from exc
+            except BlockedTarget as exc:
+                raise _Failure(
+                    FetchOutcome.BLOCKED,
+                    rules.NETWORK_ADDRESS_REFUSED,
+                    f"{target}: {exc}; private networks are not allowed",
+                    type(exc).__name__,
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise _network_failure(exc, target, progress.phase) from exc
+
+
+def _host_key(url: httpx.URL) -> str:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.host}:{port}"
+
+
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    # The validators were sent by the server; one that cannot be sent back as a header value
+    # only costs the request its condition.
+    pairs = (("If-None-Match", etag), ("If-Modified-Since", last_modified))
+    return {name: value for name, value in pairs if value and _sendable(value)}
+
+
+def _sendable(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+async def _interpret(
+    progress: _Progress, response: httpx.Response, conditional: bool, cap: int
+) -> _Success | str:
+    status = response.status_code
+    progress.status_code = status
+    answer = f"{response.url} answered {status} {response.reason_phrase}".rstrip()
+    if status == 200:
+        body = await _read_body(progress, response, cap)
+        return _Success(FetchOutcome.OK, response.headers, body)
+    if status == 304 and conditional:
+        return _Success(FetchOutcome.NOT_MODIFIED, response.headers)
+    if status in REDIRECT_STATUSES:
+        return _location(response, answer)
+    if status in (404, 410):
+        raise _Failure(FetchOutcome.NOT_FOUND, rules.HTTP_NOT_FOUND, answer, f"HTTP {status}")
+    expected = "; a metadata URL answers 200" if 200 <= status < 400 else ""
+    raise _Failure(FetchOutcome.HTTP_ERROR, rules.HTTP_STATUS, answer + expected, f"HTTP {status}")
+
+
+def _location(response: httpx.Response, answer: str) -> str:
+    raw: str = response.headers.get("location", "").strip()
+    problem = "without a Location header"
+    if raw:
+        try:
+            return str(response.url.join(raw).copy_with(fragment=None))
+        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            problem = f"with an unusable Location {raw!r} ({exc})"
+    raise _Failure(
+        FetchOutcome.REDIRECT_ERROR, rules.HTTP_BAD_REDIRECT, f"{answer} {problem}", "BadRedirect"
+    )
+
+
+async def _read_body(progress: _Progress, response: httpx.Response, cap: int) -> bytes:
+    """The decoded body, reading and keeping at most about `cap` + one network chunk."""
+    _refuse_declared_size(response, cap)
+    decoder = _Decoder(_content_coding(response))
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_raw():
+            body += decoder.decode(chunk, cap + 1 - len(body))
+            progress.bytes_received = len(body)
+            if len(body) > cap:
+                raise _Failure(
+                    FetchOutcome.TOO_LARGE,
+                    rules.HTTP_TOO_LARGE,
+                    f"{response.url}: the body exceeds the cap of {cap} bytes (decoded)",
+                    "BodyTooLarge",
+                )
+        decoder.finish()
+    except zlib.error as exc:
+        raise _Failure(
+            FetchOutcome.PROTOCOL_ERROR,
+            rules.HTTP_ENCODING,
+            f"{response.url}: the {decoder.coding} body cannot be decoded ({exc})",
+            "CorruptContentEncoding",
+        ) from exc
+    return bytes(body)
+
+
+def _refuse_declared_size(response: httpx.Response, cap: int) -> None:
+    try:
+        declared = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return
+    if declared > cap:
+        raise _Failure(
+            FetchOutcome.TOO_LARGE,
+            rules.HTTP_TOO_LARGE,
+            f"{response.url}: Content-Length {declared} exceeds the cap of {cap} bytes",
+            "BodyTooLarge",
+        )
+
+
+def _content_coding(response: httpx.Response) -> str | None:
+    header: str = response.headers.get("content-encoding", "")
+    codings = [c.strip().lower() for c in header.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in _CODINGS:
+        return codings[0]
+    raise _Failure(
+        FetchOutcome.PROTOCOL_ERROR,
+        rules.HTTP_ENCODING,
+        f"{response.url}: Content-Encoding {header!r} was not asked for "
+        "(Accept-Encoding: gzip, deflate)",
+        "UnsupportedContentEncoding",
+    )
+
+
+def _network_failure(exc: httpx.HTTPError, target: httpx.URL, phase: str) -> _Failure:
+    """The outcome and finding for an httpx error raised while talking to `target`."""
+    name = type(exc).__name__
+    detail = str(exc) or name
+    if isinstance(exc, httpx.TimeoutException):
+        return _Failure(
+            FetchOutcome.TIMEOUT, rules.HTTP_TIMEOUT, f"{target}: timed out ({detail})", name
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return _connect_failure(exc, target, phase)
+    if isinstance(exc, httpx.ProtocolError) and _cause(exc, httpx.InvalidURL) is not None:
+        # httpx parses the Location of every redirect, followed or not.
+        return _Failure(
+            FetchOutcome.REDIRECT_ERROR,
+            rules.HTTP_BAD_REDIRECT,
+            f"{target} answered a redirect with an unusable Location ({detail})",
+            "BadRedirect",
+        )
+    if isinstance(exc, httpx.ProtocolError):
+        return _Failure(
+            FetchOutcome.PROTOCOL_ERROR,
+            rules.HTTP_PROTOCOL,
+            f"{target}: malformed HTTP ({detail})",
+            name,
+        )
+    if isinstance(exc, httpx.TransportError):
+        return _Failure(
+            FetchOutcome.CONNECT_ERROR,
+            rules.HTTP_CONNECT,
+            f"{target}: the connection failed ({detail})",
+            name,
+        )
+    return _Failure(FetchOutcome.PROTOCOL_ERROR, rules.HTTP_PROTOCOL, f"{target}: {detail}", name)
+
+
+def _connect_failure(exc: httpx.ConnectError, target: httpx.URL, phase: str) -> _Failure:
+    detail = str(exc) or type(exc).__name__
+    if _cause(exc, ResolutionError) is not None:
+        return _Failure(
+            FetchOutcome.CONNECT_ERROR, rules.NETWORK_DNS, f"{target}: {detail}", "ResolutionError"
+        )
+    tls_error = _cause(exc, ssl.SSLError)
+    if tls_error is not None or phase.endswith("start_tls"):
+        return _Failure(
+            FetchOutcome.CONNECT_ERROR,
+            rules.HTTP_CONNECT,
+            f"{target}: the TLS handshake with {target.host} failed ({detail})",
+            type(tls_error or exc).__name__,
+        )
+    return _Failure(
+        FetchOutcome.CONNECT_ERROR,
+        rules.HTTP_CONNECT,
+        f"{target}: could not connect ({detail})",
+        type(exc).__name__,
+    )
+
+
+def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _failed(
+    progress: _Progress, failure: _Failure, started_at: datetime, duration_s: float
+) -> FetchResult:
+    finding = failure.rule.finding(progress.url, "", failure.message)
+    return FetchResult(
+        url=progress.url,
+        final_url=progress.current_url,
+        outcome=failure.outcome,
+        started_at=started_at,
+        duration_s=duration_s,
+        status_code=progress.status_code,
+        bytes_received=progress.bytes_received,
+        requests=progress.requests,
+        redirects=tuple(progress.redirects),
+        error_class=failure.error_class,
+        findings=(finding,),
+    )
+
+
+def _succeeded(
+    progress: _Progress,
+    success: _Success,
+    etag: str | None,
+    last_modified: str | None,
+    started_at: datetime,
+    duration_s: float,
+) -> FetchResult:
+    headers = success.headers
+    not_modified = success.outcome is FetchOutcome.NOT_MODIFIED
+    return FetchResult(
+        url=progress.url,
+        final_url=progress.current_url,
+        outcome=success.outcome,
+        started_at=started_at,
+        duration_s=duration_s,
+        status_code=progress.status_code,
+        body=success.body,
+        content_type=headers.get("content-type"),
+        etag=headers.get("etag") or (etag if not_modified else None),
+        last_modified=headers.get("last-modified") or (last_modified if not_modified else None),
+        bytes_received=progress.bytes_received,
+        requests=progress.requests,
+        redirects=tuple(progress.redirects),
+    )
