@@ -111,9 +111,7 @@ def _targets_or_exit(raw: list[str]) -> list[Any]:
 def _store_seeds(settings: Settings, entries: list[Any], source: str) -> list[bool]:
     from storage.repositories import seeds
 
-    new = [
-        seeds.NewSeed(e.target.url, e.target.given, tuple(e.tags), source) for e in entries
-    ]
+    new = [seeds.NewSeed(e.target.url, e.target.given, tuple(e.tags), source) for e in entries]
 
     async def job(engine: Any) -> list[bool]:
         from datetime import UTC, datetime
@@ -220,7 +218,9 @@ def crawl(
 
     only = _targets_or_exit(seed) if seed else None
     with crawl_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
-        summary = run(settings, lambda engine: crawl_pass(settings, engine, only=only, progress=progress))
+        summary = run(
+            settings, lambda engine: crawl_pass(settings, engine, only=only, progress=progress)
+        )
     if as_json:
         print_json(summary.to_json())
         return

@@ -26,7 +26,10 @@ def _option(name: str, annotation: Any, help_text: str | None) -> inspect.Parame
 
 
 def setting_parameters() -> list[inspect.Parameter]:
-    params = [_option(name, field.annotation, field.description) for name, field in Settings.model_fields.items()]
+    params = [
+        _option(name, field.annotation, field.description)
+        for name, field in Settings.model_fields.items()
+    ]
     config = inspect.Parameter(
         "config",
         inspect.Parameter.KEYWORD_ONLY,
@@ -57,7 +60,9 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(ctx: typer.Context, **kwargs: Any) -> Any:
         flags = dict((ctx.obj or {}).get(_ROOT_FLAGS, {}))
-        flags.update({k: kwargs.pop(k) for k in list(kwargs) if k in _NAMES and kwargs[k] is not None})
+        flags.update(
+            {k: kwargs.pop(k) for k in list(kwargs) if k in _NAMES and kwargs[k] is not None}
+        )
         for name in _NAMES:
             kwargs.pop(name, None)
         return command(settings=load_settings(flags), **kwargs)

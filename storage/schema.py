@@ -43,7 +43,9 @@ seeds = Table(
     "seeds",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("kind", String(16), nullable=False, comment="metadata: a metadata URL; list: a seed list"),
+    Column(
+        "kind", String(16), nullable=False, comment="metadata: a metadata URL; list: a seed list"
+    ),
     Column("url", Text, nullable=False, comment="normalised URL that is fetched"),
     Column("target", Text, nullable=False, comment="what the operator gave"),
     Column("tags", JSON, nullable=False, comment="array of operator tags"),
@@ -100,9 +102,7 @@ versions = Table(
     "versions",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
     Column("version", Integer, nullable=False, comment="1, 2, ... per server"),
     Column("document_sha256", String(64), ForeignKey("documents.sha256"), nullable=False),
     Column("fetched_at", UtcDateTime, nullable=False, comment="first fetched with this content"),
@@ -121,9 +121,7 @@ findings = Table(
     "findings",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column(
-        "server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
     Column(
         "version_id",
         Integer,

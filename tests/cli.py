@@ -21,9 +21,10 @@ class Result:
 
 
 def run_cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")
-    } | {"CDS_CRAWLER_DATABASE_URL": database_url, **(env or {})}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")} | {
+        "CDS_CRAWLER_DATABASE_URL": database_url,
+        **(env or {}),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "crawler", *args],
         capture_output=True,

@@ -35,7 +35,7 @@ def detect_format(name: str, text: str) -> str:
 
 
 def parse_seed_list(text: str, fmt: str) -> SeedListParse:
-    """Every entry of a seed file, with one error per unusable entry (nothing is dropped silently)."""
+    """Every entry of a seed file, and one error per unusable entry (none dropped silently)."""
     if fmt == "json":
         return _parse_json(text)
     if fmt == "csv":

@@ -10,7 +10,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crawler.domain import rules
-
 from crawler.domain.fetching import FetchResult
 from crawler.domain.status import ServerStatus
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
@@ -88,7 +87,9 @@ async def _record_snapshot(
     if state and state.current_sha256 == snap.sha256 and state.current_version_id is not None:
         await snapshots.confirm_version(conn, state.current_version_id, fetch.started_at)
         return Change.UNCHANGED
-    await snapshots.store_document(conn, snap.sha256, snap.content, snap.size_bytes, fetch.started_at)
+    await snapshots.store_document(
+        conn, snap.sha256, snap.content, snap.size_bytes, fetch.started_at
+    )
     version_id = await snapshots.add_version(
         conn,
         {
@@ -170,4 +171,3 @@ def _fetch_log_row(poll: Poll, server_id: int) -> dict[str, Any]:
         ]
         or None,
     }
-

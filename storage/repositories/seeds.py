@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -62,7 +63,9 @@ async def add(conn: AsyncConnection, new: Sequence[NewSeed], now: datetime) -> l
                 "added_at": now,
             }
             result = await conn.execute(seeds.insert().values(values).returning(seeds.c.id))
-            existing[(seed.kind, seed.url)] = SeedRow(id=result.scalar_one(), **values)
+            existing[(seed.kind, seed.url)] = _row(
+                SimpleNamespace(id=result.scalar_one(), **values)
+            )
             added.append(True)
             continue
         merged = sorted(set(row.tags) | set(seed.tags))
@@ -73,7 +76,9 @@ async def add(conn: AsyncConnection, new: Sequence[NewSeed], now: datetime) -> l
     return added
 
 
-async def _by_key(conn: AsyncConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], SeedRow]:
+async def _by_key(
+    conn: AsyncConnection, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], SeedRow]:
     if not keys:
         return {}
     urls = {url for _, url in keys}

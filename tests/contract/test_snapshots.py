@@ -53,8 +53,12 @@ async def poll(engine: AsyncEngine, result: FetchResult) -> Change:
     async with engine.connect() as conn:
         state = (await servers.states_for(conn, [URL])).get(URL)
     has_version = state is not None and state.current_version_id is not None
-    meaning = interpret(result, current_valid=state.current_valid if state and has_version else None)
-    return await record_poll(engine, Poll(CrawlTarget(URL, "utility.example.com"), state, result, meaning, None))
+    meaning = interpret(
+        result, current_valid=state.current_valid if state and has_version else None
+    )
+    return await record_poll(
+        engine, Poll(CrawlTarget(URL, "utility.example.com"), state, result, meaning, None)
+    )
 
 
 async def count(engine: AsyncEngine, table: object) -> int:
@@ -98,7 +102,7 @@ async def test_changed_content_adds_a_version_with_its_difference(engine: AsyncE
         listed = await readmodel.list_servers(conn)
     assert history is not None
     assert [v["version"] for v in history] == [2, 1]
-    assert history[0]["changes"] == ["name changed from \"Example Utility\" to \"Renamed\""]
+    assert history[0]["changes"] == ['name changed from "Example Utility" to "Renamed"']
     assert history[0]["patch"] == [{"op": "replace", "path": "/name", "value": "Renamed"}]
     assert listed[0]["name"] == "Renamed"
     assert listed[0]["versions"] == 2
@@ -170,7 +174,10 @@ async def test_every_attempt_is_in_the_fetch_log(engine: AsyncEngine) -> None:
     await poll(engine, fetched(b"", 1, FetchOutcome.NOT_FOUND))
 
     async with engine.connect() as conn:
-        outcomes = [r.outcome for r in await conn.execute(select(fetch_log.c.outcome).order_by(fetch_log.c.id))]
+        outcomes = [
+            r.outcome
+            for r in await conn.execute(select(fetch_log.c.outcome).order_by(fetch_log.c.id))
+        ]
     assert outcomes == ["ok", "not_found"]
 
 
