@@ -196,3 +196,18 @@ async def test_a_document_the_database_refuses_is_recorded_as_invalid(engine: As
     else:
         assert change is Change.NEW
         assert detail["document"]["description"] == "nul \u0000 inside"
+
+
+async def test_fetch_log_retention_prunes_only_old_attempts(engine: AsyncEngine) -> None:
+    from storage.repositories import fetch_log as fetch_log_repo
+
+    await poll(engine, fetched(json.dumps(DOCUMENT).encode(), 0))
+    await poll(engine, fetched(b"", 60 * 24 * 10, FetchOutcome.NOT_FOUND))
+
+    async with engine.begin() as conn:
+        pruned = await fetch_log_repo.prune(conn, T0 + timedelta(days=5))
+
+    assert pruned == 1
+    async with engine.connect() as conn:
+        outcomes = [r.outcome for r in await conn.execute(select(fetch_log.c.outcome))]
+    assert outcomes == ["not_found"]

@@ -215,3 +215,19 @@ def test_crawl_exits_non_zero_when_the_database_is_unreachable(tmp_path: Path) -
     assert result.code == 1
     assert result.stdout == ""
     assert "database" in result.stderr
+
+
+def test_crawl_seed_option_fetches_only_the_given_targets(
+    database_url: str, server: LoopbackServer
+) -> None:
+    for name in ("a", "b"):
+        server.route(f"/{name}{WELL_KNOWN}", Response.json(document(name, server.base_url)))
+    add_seeds(database_url, server, "a", "b")
+
+    summary = run_cli(
+        database_url, "crawl", "--json", "--seed", server.url(f"/a{WELL_KNOWN}"), env=LOOPBACK
+    ).json()
+
+    assert summary["servers_seen"] == 1
+    assert list(servers_by_path(database_url)) == ["a"]
+    assert server.requests[f"/b{WELL_KNOWN}"] == 0
