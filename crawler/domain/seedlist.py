@@ -27,15 +27,18 @@ class SeedListParse:
 def detect_format(name: str, text: str) -> str:
     """`json`, `csv` or `text`, from the file name and failing that the content."""
     lowered = name.lower()
-    if lowered.endswith(".json") or text.lstrip().startswith("["):
+    if lowered.endswith(".json"):
         return "json"
     if lowered.endswith(".csv"):
         return "csv"
-    return "text"
+    if lowered.endswith(".txt"):
+        return "text"
+    return "json" if text.lstrip().startswith("[") else "text"
 
 
 def parse_seed_list(text: str, fmt: str) -> SeedListParse:
     """Every entry of a seed file, and one error per unusable entry (none dropped silently)."""
+    text = text.removeprefix("\ufeff")
     if fmt == "json":
         return _parse_json(text)
     if fmt == "csv":
@@ -47,6 +50,9 @@ def _collect(items: list[tuple[str, Any, tuple[str, ...]]]) -> SeedListParse:
     entries: list[SeedEntry] = []
     errors: list[str] = []
     for where, raw, tags in items:
+        if isinstance(raw, InvalidTarget):
+            errors.append(f"{where}: {raw}")
+            continue
         if not isinstance(raw, str):
             errors.append(f"{where}: expected a string target, found {type(raw).__name__}")
             continue
@@ -70,6 +76,10 @@ def _split_tags(value: str | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in (value or "").replace("|", ";").split(";") if t.strip())
 
 
+def _is_blank(row: dict[str, Any]) -> bool:
+    return not any(isinstance(v, str) and v.strip() for v in row.values())
+
+
 def _parse_csv(text: str) -> SeedListParse:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
@@ -80,7 +90,7 @@ def _parse_csv(text: str) -> SeedListParse:
     items = [
         (f"line {reader.line_num}", (row.get(column) or "").strip(), _split_tags(row.get("tags")))
         for row in reader
-        if (row.get(column) or "").strip() and not (row.get(column) or "").startswith("#")
+        if not _is_blank(row) and not (row.get(column) or "").lstrip().startswith("#")
     ]
     return _collect(items)
 
@@ -96,8 +106,12 @@ def _parse_json(text: str) -> SeedListParse:
     for index, item in enumerate(value):
         if isinstance(item, dict):
             tags = item.get("tags", [])
-            clean = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-            items.append((f"item {index}", item.get("target", item.get("url")), clean))
+            target = item.get("target", item.get("url"))
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                target = InvalidTarget("'tags' must be an array of strings")
+            elif target is None:
+                target = InvalidTarget("object has no 'target' or 'url'")
+            items.append((f"item {index}", target, tuple(tags) if isinstance(tags, list) else ()))
         else:
             items.append((f"item {index}", item, ()))
     return _collect(items)

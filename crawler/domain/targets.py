@@ -44,7 +44,7 @@ def normalise_target(raw: str) -> Target:
     if "://" not in given:
         if ":" in given.split("/", 1)[0] and not given.startswith("["):
             scheme = given.split(":", 1)[0]
-            if not _looks_like_host_port(given):
+            if not _looks_like_host_port(given) and "." not in scheme:
                 raise InvalidTarget(f"unsupported scheme {scheme!r}: use https:// (or http://)")
         return Target(given, _normalise_url("https://" + given))
     return Target(given, _normalise_url(given))
@@ -56,7 +56,11 @@ def _looks_like_host_port(text: str) -> bool:
 
 
 def _normalise_url(text: str) -> str:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise InvalidTarget(f"{text[:80]!r} is not a valid URL: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise InvalidTarget(f"unsupported scheme {parts.scheme!r}: use https:// (or http://)")
@@ -66,7 +70,10 @@ def _normalise_url(text: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise InvalidTarget(f"invalid port in {text[:80]!r}") from exc
-    host = _normalise_host(parts.hostname or "")
+    if port == 0:
+        raise InvalidTarget(f"invalid port in {text[:80]!r}: 0 cannot be connected to")
+    bracketed = parts.netloc.rpartition("@")[2].startswith("[")
+    host = _normalise_host(hostname or "", bracketed)
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = parts.path
     if path in ("", "/"):
@@ -74,12 +81,14 @@ def _normalise_url(text: str) -> str:
     return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
-def _normalise_host(host: str) -> str:
+def _normalise_host(host: str, bracketed: bool) -> str:
     if not host:
         raise InvalidTarget("target has no host")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
+        if bracketed:
+            raise InvalidTarget(f"[{host[:80]}] is not an IPv6 address") from None
         return _normalise_domain(host)
     return f"[{address.compressed}]" if address.version == 6 else address.compressed
 
