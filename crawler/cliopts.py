@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from crawler.settings import Settings, load_settings
+from crawler.settings import flag_fields, load_settings
 
 _ROOT_FLAGS = "settings_flags"
 
@@ -26,10 +26,7 @@ def _option(name: str, annotation: Any, help_text: str | None) -> inspect.Parame
 
 
 def setting_parameters() -> list[inspect.Parameter]:
-    params = [
-        _option(name, field.annotation, field.description)
-        for name, field in Settings.model_fields.items()
-    ]
+    params = [_option(name, f.annotation, f.description) for name, f in flag_fields().items()]
     config = inspect.Parameter(
         "config",
         inspect.Parameter.KEYWORD_ONLY,

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -25,6 +26,7 @@ from crawler import PROJECT_URL, __version__
 ENV_PREFIX = "CDS_CRAWLER_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 MIB = 1024 * 1024
+TOML_ONLY = "toml_only"  # a setting too structured for a flag or a variable
 
 
 class ConfigurationError(Exception):
@@ -63,10 +65,35 @@ class Settings(BaseSettings):
     fetch_log_retention_days: int = Field(
         90, ge=0, description="Days of fetch log kept (0 keeps everything)."
     )
+    sinks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Event sinks ([[sinks]] tables of the TOML file).",
+        json_schema_extra={TOML_ONLY: True},
+    )
+
+    @model_validator(mode="after")
+    def _poll_bounds_in_order(self) -> Settings:
+        if self.poll_min_interval > self.poll_max_interval:
+            raise ValueError(
+                f"poll_min_interval ({self.poll_min_interval}) is greater than "
+                f"poll_max_interval ({self.poll_max_interval})"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def flag_fields() -> dict[str, FieldInfo]:
+    """The settings that are also flags and environment variables (all but TOML-only ones)."""
+    return {
+        name: field
+        for name, field in Settings.model_fields.items()
+        if not (
+            isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get(TOML_ONLY)
+        )
+    }
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
@@ -111,5 +138,6 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         name = ".".join(str(p) for p in error["loc"])
-        lines.append(f"{name} ({ENV_PREFIX}{name.upper()}): {error['msg']}")
+        where = f" ({ENV_PREFIX}{name.upper()})" if name else ""
+        lines.append(f"{name}{where}: {error['msg']}")
     return "invalid configuration: " + "; ".join(lines)

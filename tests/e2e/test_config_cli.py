@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.settings import Settings
+from crawler.settings import flag_fields
 from tests.cli import Result, run_cli
 
 WELL_KNOWN = "/.well-known/carbon-data-spec.json"
@@ -27,9 +27,7 @@ VALID_VALUES = {
     "max_redirects": "2",
     "fetch_log_retention_days": "0",
 }
-NUMERIC_FIELDS = [
-    name for name, field in Settings.model_fields.items() if field.annotation in (int, float)
-]
+NUMERIC_FIELDS = [name for name, field in flag_fields().items() if field.annotation in (int, float)]
 
 
 def flag(name: str) -> str:
@@ -38,7 +36,7 @@ def flag(name: str) -> str:
 
 def every_setting_flag(database_url: str, config: Path) -> list[str]:
     args = ["--config", str(config), "--database-url", database_url]
-    for name, field in Settings.model_fields.items():
+    for name, field in flag_fields().items():
         if field.annotation is bool:
             args.append(flag(name))
         elif name != "database_url":
@@ -84,7 +82,7 @@ def harmless_config(tmp_path: Path) -> Path:
 
 
 def test_valid_values_cover_every_non_boolean_setting() -> None:
-    expected = {n for n, f in Settings.model_fields.items() if f.annotation is not bool}
+    expected = {n for n, f in flag_fields().items() if f.annotation is not bool}
     assert set(VALID_VALUES) | {"database_url"} == expected
 
 
@@ -92,7 +90,7 @@ def test_python_m_crawler_help_lists_every_settings_flag() -> None:
     result = run_cli(sqlite_url(Path("unused.sqlite3")), "--help", env=WIDE_HELP)
 
     assert result.code == 0
-    for name in Settings.model_fields:
+    for name in flag_fields():
         assert flag(name) in result.stdout
     assert "--config" in result.stdout
     assert "--no-allow-http" in result.stdout
@@ -102,7 +100,7 @@ def test_subcommand_help_lists_every_settings_flag() -> None:
     result = run_cli(sqlite_url(Path("unused.sqlite3")), "seeds", "add", "--help", env=WIDE_HELP)
 
     assert result.code == 0
-    for name in Settings.model_fields:
+    for name in flag_fields():
         assert flag(name) in result.stdout
     assert "--config" in result.stdout
 

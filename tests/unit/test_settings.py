@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from crawler import __version__
-from crawler.settings import ConfigurationError, Settings, load_settings
+from crawler.settings import ConfigurationError, Settings, flag_fields, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -281,3 +281,21 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(ValueError, match="frozen"):
         settings.concurrency = 3  # type: ignore[misc]
+
+
+def test_sinks_are_read_from_the_config_file_and_are_not_flags(tmp_path: Path) -> None:
+    config = tmp_path / "sinks.toml"
+    config.write_text(
+        '[[sinks]]\ntype = "jsonl"\npath = "events.jsonl"\n\n'
+        '[[sinks]]\ntype = "pg_notify"\nchannel = "cds_events"\n'
+    )
+
+    settings = load_settings({"config": str(config)})
+
+    assert [sink["type"] for sink in settings.sinks] == ["jsonl", "pg_notify"]
+    assert "sinks" not in flag_fields()
+
+
+def test_poll_interval_bounds_must_be_in_order() -> None:
+    with pytest.raises(ConfigurationError, match="poll_min_interval"):
+        load_settings({"poll_min_interval": 7200, "poll_max_interval": 3600})
