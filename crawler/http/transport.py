@@ -145,9 +145,9 @@ class _OriginTransport(httpx.AsyncHTTPTransport):
         ssl_context: ssl.SSLContext,
         limits: httpx.Limits,
     ) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        # httpx offers no parameter for the network backend: replace the pool it built (no
-        # connection has been opened yet) with the same pool over the given backend.
+        # httpx offers no parameter for the network backend, and its __init__ only builds the
+        # pool: build the same pool over the given backend instead (handle_async_request and
+        # aclose use nothing else).
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
@@ -220,8 +220,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._origins: OrderedDict[tuple[bytes, bytes, int | None], _Origin] = OrderedDict()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        origin = await self._origin_for(request.url)
-        origin.active += 1
+        origin, stale = self._acquire(request.url)
+        for unused in stale:
+            await unused.transport.aclose()
         try:
             response = await origin.transport.handle_async_request(request)
         except BaseException:
@@ -240,18 +241,22 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         for origin in origins.values():
             await origin.transport.aclose()
 
-    async def _origin_for(self, url: httpx.URL) -> _Origin:
+    def _acquire(self, url: httpx.URL) -> tuple[_Origin, list[_Origin]]:
+        """The origin's pool, marked in use, and the idle pools over the limit to close.
+
+        Nothing here awaits, so concurrent requests can neither create two pools for one
+        origin nor close a pool another request has just taken.
+        """
         key = (url.raw_scheme, url.raw_host, url.port)
         origin = self._origins.get(key)
-        if origin is not None:
+        if origin is None:
+            origin = _Origin(_OriginTransport(self._backend, self._ssl_context, self._limits))
+            self._origins[key] = origin
+        else:
             self._origins.move_to_end(key)
-            return origin
-        await self._close_unused(self._max_origins - 1)
-        origin = _Origin(_OriginTransport(self._backend, self._ssl_context, self._limits))
-        self._origins[key] = origin
-        return origin
-
-    async def _close_unused(self, keep: int) -> None:
-        unused = [key for key, origin in self._origins.items() if origin.active == 0]
-        for key in unused[: max(0, len(self._origins) - keep)]:
-            await self._origins.pop(key).transport.aclose()
+        origin.active += 1
+        excess = len(self._origins) - self._max_origins
+        if excess <= 0:
+            return origin, []
+        unused = [k for k, o in self._origins.items() if o.active == 0][:excess]
+        return origin, [self._origins.pop(k) for k in unused]

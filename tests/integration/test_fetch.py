@@ -627,3 +627,19 @@ async def test_idle_hosts_are_forgotten() -> None:
         if number % 100 == 0:
             await asyncio.sleep(0.01)
     assert limiter.tracked_hosts < 1000
+
+
+@pytest.mark.timeout(30)
+async def test_more_hosts_at_once_than_open_pools_all_succeed() -> None:
+    hosts = [f"127.0.1.{n}" for n in range(1, 151)]
+    settings = make_settings(concurrency=64)
+    async with LoopbackServer(hosts) as many:
+        many.route(PATH, Response.json(DOC))
+        async with build_client(settings) as client:
+            fetcher = Fetcher(client, settings, HostLimiter(settings))
+            results = await asyncio.gather(
+                *(fetcher.fetch(many.url(PATH, host)) for host in hosts * 2)
+            )
+
+    assert [r.outcome for r in results] == [FetchOutcome.OK] * len(hosts) * 2
+    assert many.requests[PATH] == len(hosts) * 2
