@@ -19,7 +19,7 @@ from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
 from crawler.pipeline.interpret import CrawlTarget, interpret
-from crawler.pipeline.snapshot import Change, Poll, record_poll
+from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
 from storage.repositories import crawls, fetch_log, seeds, servers
 from storage.repositories.servers import ServerState
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 _REQUESTS = "requests"  # counted beside the Change values in one tally
+_BATCH = 64  # polls written per transaction, when that many are waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +114,13 @@ async def _run(
                 await polls.put(await _poll(fetcher, target, states.get(target.url), crawl_id))
 
         async def write_worker() -> None:
-            while (poll := await polls.get()) is not None:
-                tally[await record_poll(engine, poll)] += 1
-                tally[_REQUESTS] += poll.fetch.requests
-                if progress is not None:
+            finished = False
+            while not finished:
+                batch, finished = await _next_batch(polls)
+                for poll, change in zip(batch, await record_polls(engine, batch), strict=True):
+                    tally[change] += 1
+                    tally[_REQUESTS] += poll.fetch.requests
+                if progress is not None and batch:
                     progress(tally.total() - tally[_REQUESTS], len(targets))
 
         async with asyncio.TaskGroup() as group:
@@ -139,6 +143,20 @@ async def _poll(
     )
     current_valid = state.current_valid if state and has_version else None
     return Poll(target, state, result, interpret(result, current_valid=current_valid), crawl_id)
+
+
+async def _next_batch(polls: asyncio.Queue[Poll | None]) -> tuple[list[Poll], bool]:
+    """The polls waiting now (at least one, at most _BATCH), and whether the queue has ended."""
+    first = await polls.get()
+    if first is None:
+        return [], True
+    batch = [first]
+    while len(batch) < _BATCH and not polls.empty():
+        poll = polls.get_nowait()
+        if poll is None:
+            return batch, True
+        batch.append(poll)
+    return batch, False
 
 
 def _writer_count(engine: AsyncEngine) -> int:

@@ -1,7 +1,8 @@
-"""Record one interpreted fetch: server state, version, findings and fetch log, in one commit."""
+"""Record interpreted fetches: server state, versions, findings and the fetch log."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -35,20 +36,26 @@ class Poll:
     crawl_id: int | None
 
 
-async def record_poll(engine: AsyncEngine, poll: Poll) -> Change:
-    """Write everything one poll observed in a single transaction; returns what changed.
+async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Change]:
+    """Write what a batch of polls observed in one transaction; returns what each changed.
 
     Idempotent per content: a document whose hash equals the current version's adds no version.
+    If the database refuses the batch, each poll is written alone, so one unstorable document
+    costs only its own version.
     """
     try:
         async with engine.begin() as conn:
-            return await _record(conn, poll)
+            log_rows: list[dict[str, Any]] = []
+            changes = [await _record(conn, poll, log_rows) for poll in polls]
+            await fetch_log.record(conn, log_rows)
+            return changes
     except DBAPIError as exc:
-        if poll.meaning.snapshot is None:
+        if len(polls) > 1:
+            return [change for poll in polls for change in await record_polls(engine, [poll])]
+        if polls[0].meaning.snapshot is None:
             raise
-        rejected = _as_unstorable(poll, exc)
-    async with engine.begin() as conn:
-        return await _record(conn, rejected)
+        rejected = _as_unstorable(polls[0], exc)
+    return await record_polls(engine, [rejected])
 
 
 def _as_unstorable(poll: Poll, exc: DBAPIError) -> Poll:
@@ -60,7 +67,7 @@ def _as_unstorable(poll: Poll, exc: DBAPIError) -> Poll:
     return replace(poll, meaning=Interpretation(ServerStatus.INVALID, findings=(finding,)))
 
 
-async def _record(conn: AsyncConnection, poll: Poll) -> Change:
+async def _record(conn: AsyncConnection, poll: Poll, log_rows: list[dict[str, Any]]) -> Change:
     fetch, meaning, state = poll.fetch, poll.meaning, poll.state
     now = fetch.started_at
     server_id = state.id if state else await servers.insert_server(conn, _new_server(poll))
@@ -73,10 +80,10 @@ async def _record(conn: AsyncConnection, poll: Poll) -> Change:
         change = Change.UNCHANGED
     if state is not None:
         await servers.update_server(conn, server_id, values)
-    await snapshots.replace_fetch_findings(
-        conn, server_id, meaning.findings, had_any=state is not None
-    )
-    await fetch_log.record(conn, _fetch_log_row(poll, server_id))
+    if state is not None and state.has_attempt_findings:
+        await snapshots.clear_attempt_findings(conn, server_id)
+    await snapshots.add_findings(conn, server_id, None, meaning.findings)
+    log_rows.append(_fetch_log_row(poll, server_id))
     return change
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.schema import fetch_log
 
 
-async def record(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    await conn.execute(insert(fetch_log).values(row))
+async def record(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(fetch_log), rows)
 
 
 async def prune(conn: AsyncConnection, older_than: datetime) -> int:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import servers, versions
+from storage.schema import findings, servers, versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class ServerState:
     current_version: int  # 0 before the first version
     current_sha256: str | None
     current_valid: bool | None
+    has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
 
 
 def _latest_versions() -> Any:
@@ -53,6 +54,9 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             versions.c.version,
             versions.c.document_sha256,
             versions.c.valid,
+            exists()
+            .where(findings.c.server_id == servers.c.id, findings.c.version_id.is_(None))
+            .label("has_attempt_findings"),
         )
         .select_from(servers)
         .outerjoin(latest, latest.c.server_id == servers.c.id)
@@ -77,6 +81,7 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 current_version=r.version or 0,
                 current_sha256=r.document_sha256,
                 current_valid=r.valid,
+                has_attempt_findings=bool(r.has_attempt_findings),
             )
     return states
 

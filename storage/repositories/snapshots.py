@@ -43,14 +43,8 @@ async def add_findings(
         await conn.execute(insert(findings), rows)
 
 
-async def replace_fetch_findings(
-    conn: AsyncConnection, server_id: int, found: Sequence[Finding], *, had_any: bool = True
-) -> None:
-    """Findings about the latest attempt (not a stored version) replace the previous ones."""
-    if had_any:
-        await conn.execute(
-            delete(findings).where(
-                findings.c.server_id == server_id, findings.c.version_id.is_(None)
-            )
-        )
-    await add_findings(conn, server_id, None, found)
+async def clear_attempt_findings(conn: AsyncConnection, server_id: int) -> None:
+    """Drop the findings about the previous attempt (those not tied to a stored version)."""
+    await conn.execute(
+        delete(findings).where(findings.c.server_id == server_id, findings.c.version_id.is_(None))
+    )

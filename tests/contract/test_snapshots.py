@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.pipeline.interpret import CrawlTarget, interpret
-from crawler.pipeline.snapshot import Change, Poll, record_poll
+from crawler.pipeline.snapshot import Change, Poll, record_polls
 from storage import readmodel
 from storage.repositories import servers
 from storage.schema import documents, fetch_log, findings, versions
@@ -56,9 +57,9 @@ async def poll(engine: AsyncEngine, result: FetchResult) -> Change:
     meaning = interpret(
         result, current_valid=state.current_valid if state and has_version else None
     )
-    return await record_poll(
-        engine, Poll(CrawlTarget(URL, "utility.example.com"), state, result, meaning, None)
-    )
+    target = CrawlTarget(URL, "utility.example.com")
+    [change] = await record_polls(engine, [Poll(target, state, result, meaning, None)])
+    return change
 
 
 async def count(engine: AsyncEngine, table: object) -> int:
@@ -211,3 +212,29 @@ async def test_fetch_log_retention_prunes_only_old_attempts(engine: AsyncEngine)
     async with engine.connect() as conn:
         outcomes = [r.outcome for r in await conn.execute(select(fetch_log.c.outcome))]
     assert outcomes == ["not_found"]
+
+
+async def test_one_refused_document_does_not_lose_the_rest_of_its_batch(
+    engine: AsyncEngine,
+) -> None:
+    urls = [f"https://u{n}.example.com/.well-known/carbon-data-spec.json" for n in range(3)]
+    bodies = [
+        json.dumps(DOCUMENT).encode(),
+        json.dumps({**DOCUMENT, "description": "nul \u0000 inside"}).encode(),
+        json.dumps({**DOCUMENT, "name": "Third"}).encode(),
+    ]
+    batch = []
+    for url, body in zip(urls, bodies, strict=True):
+        result = replace(fetched(body, 0), url=url, final_url=url)
+        batch.append(
+            Poll(CrawlTarget(url, url), None, result, interpret(result, current_valid=None), None)
+        )
+
+    changes = await record_polls(engine, batch)
+
+    refused = Change.FAILED if engine.dialect.name == "postgresql" else Change.NEW
+    assert changes == [Change.NEW, refused, Change.NEW]
+    async with engine.connect() as conn:
+        statuses = {s["url"]: s["status"] for s in await readmodel.list_servers(conn)}
+    expected_middle = "invalid" if engine.dialect.name == "postgresql" else "ok"
+    assert statuses == {urls[0]: "ok", urls[1]: expected_middle, urls[2]: "ok"}
