@@ -1,9 +1,14 @@
-"""Record interpreted fetches: server state, versions, findings and the fetch log."""
+"""Record interpreted fetches: server state, versions, findings and the fetch log.
+
+A batch of polls is written in one transaction with a fixed handful of set-based statements,
+whatever its size; a batch holds at most one poll per server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crawler.domain import rules
 from crawler.domain.fetching import FetchResult
+from crawler.domain.findings import Finding
 from crawler.domain.status import ServerStatus
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
 from storage.repositories import fetch_log, servers, snapshots
@@ -45,10 +51,7 @@ async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Chang
     """
     try:
         async with engine.begin() as conn:
-            log_rows: list[dict[str, Any]] = []
-            changes = [await _record(conn, poll, log_rows) for poll in polls]
-            await fetch_log.record(conn, log_rows)
-            return changes
+            return await _write(conn, polls)
     except DBAPIError as exc:
         if len(polls) > 1:
             return [change for poll in polls for change in await record_polls(engine, [poll])]
@@ -67,38 +70,84 @@ def _as_unstorable(poll: Poll, exc: DBAPIError) -> Poll:
     return replace(poll, meaning=Interpretation(ServerStatus.INVALID, findings=(finding,)))
 
 
-async def _record(conn: AsyncConnection, poll: Poll, log_rows: list[dict[str, Any]]) -> Change:
-    fetch, meaning, state = poll.fetch, poll.meaning, poll.state
-    now = fetch.started_at
-    server_id = state.id if state else await servers.insert_server(conn, _new_server(poll))
+@dataclass
+class _Batch:
+    """The rows one batch writes, gathered before any statement runs."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    version_findings: list[tuple[Finding, ...]] = field(default_factory=list)
+    confirmations: list[tuple[int, datetime]] = field(default_factory=list)
+    server_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    stale_findings: list[int] = field(default_factory=list)
+    attempt_findings: list[tuple[int, int | None, Finding]] = field(default_factory=list)
+    fetch_log: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
+    server_ids = await _server_ids(conn, polls)
+    batch = _Batch()
+    changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
+    await snapshots.store_documents(conn, batch.documents)
+    version_ids = await snapshots.add_versions(conn, batch.versions)
+    await snapshots.add_findings(
+        conn,
+        [
+            (row["server_id"], version_id, finding)
+            for row, version_id, found in zip(
+                batch.versions, version_ids, batch.version_findings, strict=True
+            )
+            for finding in found
+        ],
+    )
+    await snapshots.confirm_versions(conn, batch.confirmations)
+    await servers.update_servers(conn, batch.server_updates)
+    await snapshots.clear_attempt_findings(conn, batch.stale_findings)
+    await snapshots.add_findings(conn, batch.attempt_findings)
+    await fetch_log.record(conn, batch.fetch_log)
+    return changes
+
+
+async def _server_ids(conn: AsyncConnection, polls: Sequence[Poll]) -> list[int]:
+    """Each poll's server id, inserting the servers seen for the first time."""
+    new = [poll for poll in polls if poll.state is None]
+    inserted = iter(await servers.insert_servers(conn, [_new_server(poll) for poll in new]))
+    return [poll.state.id if poll.state else next(inserted) for poll in polls]
+
+
+def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
+    """Add this poll's rows to the batch; what it changes."""
+    state, meaning, fetch = poll.state, poll.meaning, poll.fetch
     change, values = Change.FAILED, _attempt_values(poll)
     if meaning.snapshot is not None:
-        change = await _record_snapshot(conn, poll, server_id, meaning.snapshot)
+        change = _plan_snapshot(poll, server_id, meaning.snapshot, batch)
         values.update(_document_values(meaning.snapshot, fetch, changed=change != Change.UNCHANGED))
     elif meaning.not_modified and state and state.current_version_id is not None:
-        await snapshots.confirm_version(conn, state.current_version_id, now)
+        batch.confirmations.append((state.current_version_id, fetch.started_at))
         change = Change.UNCHANGED
     if state is not None:
-        await servers.update_server(conn, server_id, values)
-    if state is not None and state.has_attempt_findings:
-        await snapshots.clear_attempt_findings(conn, server_id)
-    await snapshots.add_findings(conn, server_id, None, meaning.findings)
-    log_rows.append(_fetch_log_row(poll, server_id))
+        batch.server_updates.append((server_id, values))
+        if state.has_attempt_findings:
+            batch.stale_findings.append(server_id)
+    batch.attempt_findings.extend((server_id, None, f) for f in meaning.findings)
+    batch.fetch_log.append(_fetch_log_row(poll, server_id))
     return change
 
 
-async def _record_snapshot(
-    conn: AsyncConnection, poll: Poll, server_id: int, snap: Snapshot
-) -> Change:
+def _plan_snapshot(poll: Poll, server_id: int, snap: Snapshot, batch: _Batch) -> Change:
     state, fetch = poll.state, poll.fetch
     if state and state.current_sha256 == snap.sha256 and state.current_version_id is not None:
-        await snapshots.confirm_version(conn, state.current_version_id, fetch.started_at)
+        batch.confirmations.append((state.current_version_id, fetch.started_at))
         return Change.UNCHANGED
-    await snapshots.store_document(
-        conn, snap.sha256, snap.content, snap.size_bytes, fetch.started_at
+    batch.documents.append(
+        {
+            "sha256": snap.sha256,
+            "content": snap.content,
+            "size_bytes": snap.size_bytes,
+            "first_seen_at": fetch.started_at,
+        }
     )
-    version_id = await snapshots.add_version(
-        conn,
+    batch.versions.append(
         {
             "server_id": server_id,
             "version": (state.current_version if state else 0) + 1,
@@ -111,15 +160,20 @@ async def _record_snapshot(
             "etag": fetch.etag,
             "last_modified": fetch.last_modified,
             "crawl_id": poll.crawl_id,
-        },
+        }
     )
-    await snapshots.add_findings(conn, server_id, version_id, snap.findings)
+    batch.version_findings.append(snap.findings)
     return Change.CHANGED if state and state.current_version else Change.NEW
 
 
+_DOCUMENT_COLUMNS = ("name", "canonical_url", "etag", "last_modified", "last_changed")
+
+
 def _new_server(poll: Poll) -> dict[str, Any]:
+    """A new server's row; every row has the same columns, so they insert as one statement."""
     now = poll.fetch.started_at
-    values = _attempt_values(poll)
+    values: dict[str, Any] = dict.fromkeys(_DOCUMENT_COLUMNS)
+    values.update(_attempt_values(poll))
     values.update(
         url=poll.target.url,
         first_seen=now,

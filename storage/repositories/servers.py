@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import findings, servers, versions
@@ -86,11 +86,26 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
     return states
 
 
-async def insert_server(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    result = await conn.execute(insert(servers).values(values).returning(servers.c.id))
-    server_id: int = result.scalar_one()
-    return server_id
+async def insert_servers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert servers (every row with the same columns); their ids, in the order of `rows`."""
+    if not rows:
+        return []
+    statement = insert(servers).returning(servers.c.id, sort_by_parameter_order=True)
+    result = await conn.execute(statement, list(rows))
+    return list(result.scalars())
 
 
-async def update_server(conn: AsyncConnection, server_id: int, values: dict[str, Any]) -> None:
-    await conn.execute(update(servers).where(servers.c.id == server_id).values(values))
+async def update_servers(
+    conn: AsyncConnection, changes: Sequence[tuple[int, dict[str, Any]]]
+) -> None:
+    """Apply (server_id, column values) pairs, one executemany per distinct set of columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for server_id, values in changes:
+        groups.setdefault(tuple(sorted(values)), []).append({"b_id": server_id, **values})
+    for columns, rows in groups.items():
+        statement = (
+            update(servers)
+            .where(servers.c.id == bindparam("b_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        await conn.execute(statement, rows)

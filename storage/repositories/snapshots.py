@@ -1,4 +1,7 @@
-"""Documents (content-addressed), their append-only versions per server, and findings."""
+"""Documents (content-addressed), their append-only versions per server, and findings.
+
+Every function takes a batch and issues one statement (an executemany) for all of it.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +9,57 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crawler.domain.findings import Finding
 from storage.dialect import insert_ignoring_conflicts
 from storage.schema import documents, findings, versions
 
+_CONFIRM = (
+    update(versions)
+    .where(versions.c.id == bindparam("b_id"))
+    .values(last_confirmed_at=bindparam("b_at"))
+)
 
-async def store_document(
-    conn: AsyncConnection, sha256: str, content: Any, size_bytes: int, now: datetime
+
+async def store_documents(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store documents (sha256, content, size_bytes, first_seen_at) once per distinct content."""
+    unique = list({row["sha256"]: row for row in rows}.values())
+    await insert_ignoring_conflicts(conn, documents, unique)
+
+
+async def add_versions(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Append versions; their ids, in the order of `rows`."""
+    if not rows:
+        return []
+    statement = insert(versions).returning(versions.c.id, sort_by_parameter_order=True)
+    result = await conn.execute(statement, list(rows))
+    return list(result.scalars())
+
+
+async def confirm_versions(
+    conn: AsyncConnection, confirmed: Sequence[tuple[int, datetime]]
 ) -> None:
-    """Store a document once per distinct content (idempotent)."""
-    row = {"sha256": sha256, "content": content, "size_bytes": size_bytes, "first_seen_at": now}
-    await insert_ignoring_conflicts(conn, documents, [row])
-
-
-async def add_version(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    result = await conn.execute(insert(versions).values(values).returning(versions.c.id))
-    version_id: int = result.scalar_one()
-    return version_id
-
-
-async def confirm_version(conn: AsyncConnection, version_id: int, now: datetime) -> None:
-    """The server served this version's content again: move `last_confirmed_at`."""
-    await conn.execute(
-        update(versions).where(versions.c.id == version_id).values(last_confirmed_at=now)
-    )
+    """These versions' content was served again at the given times: move last_confirmed_at."""
+    if confirmed:
+        await conn.execute(_CONFIRM, [{"b_id": vid, "b_at": at} for vid, at in confirmed])
 
 
 async def add_findings(
-    conn: AsyncConnection, server_id: int, version_id: int | None, found: Sequence[Finding]
+    conn: AsyncConnection, found: Sequence[tuple[int, int | None, Finding]]
 ) -> None:
+    """Insert (server_id, version_id or None for the latest attempt, finding) triples."""
     if found:
-        rows = [{"server_id": server_id, "version_id": version_id, **f.to_json()} for f in found]
+        rows = [{"server_id": s, "version_id": v, **f.to_json()} for s, v, f in found]
         await conn.execute(insert(findings), rows)
 
 
-async def clear_attempt_findings(conn: AsyncConnection, server_id: int) -> None:
-    """Drop the findings about the previous attempt (those not tied to a stored version)."""
-    await conn.execute(
-        delete(findings).where(findings.c.server_id == server_id, findings.c.version_id.is_(None))
-    )
+async def clear_attempt_findings(conn: AsyncConnection, server_ids: Sequence[int]) -> None:
+    """Drop the findings about these servers' previous attempts (not tied to a version)."""
+    if server_ids:
+        await conn.execute(
+            delete(findings).where(
+                findings.c.server_id.in_(list(server_ids)), findings.c.version_id.is_(None)
+            )
+        )
