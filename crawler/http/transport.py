@@ -21,6 +21,7 @@ import httpcore
 import httpx
 
 from crawler.http.guard import BlockedTarget, IPAddress, classify_address
+from crawler.http.streams import AsyncioBackend
 
 if TYPE_CHECKING:
     import ssl
@@ -70,7 +71,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self._allow_private = allow_private_networks
         self._resolver = resolver or system_resolver
         self._exempt = tuple(exempt_networks)
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,

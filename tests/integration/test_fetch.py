@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import socket
+import ssl
 import time
 import tracemalloc
 import zlib
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpcore
 import pytest
+import trustme
 
 from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
 from crawler.http.client import build_client
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
+from crawler.http.streams import AsyncioBackend
 from crawler.http.transport import GuardedTransport, Resolver
 from crawler.settings import Settings
 from crawler.testing import LoopbackServer, Request, Response, drip, gzip_bomb, raw, stream
@@ -392,7 +396,7 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
     """Opens real connections and records what it was asked to connect to and verify."""
 
     def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = AsyncioBackend()
         self.connected: list[str] = []
         self.server_hostnames: list[str | None] = []
 
@@ -643,3 +647,43 @@ async def test_more_hosts_at_once_than_open_pools_all_succeed() -> None:
 
     assert [r.outcome for r in results] == [FetchOutcome.OK] * len(hosts) * 2
     assert many.requests[PATH] == len(hosts) * 2
+
+
+async def test_https_with_a_verified_certificate_for_the_host_name() -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("cds.test").configure_cert(server_context)
+    body = json.dumps(DOC).encode()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        )
+        writer.write(head.encode() + b"Connection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    tls_server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    port = tls_server.sockets[0].getsockname()[1]
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    try:
+        trusted = GuardedTransport(
+            allow_private_networks=True,
+            resolver=fixed_resolver({"cds.test": ["127.0.0.1"]}),
+            verify=client_context,
+        )
+        untrusted = GuardedTransport(
+            allow_private_networks=True, resolver=fixed_resolver({"cds.test": ["127.0.0.1"]})
+        )
+        ok = await fetch_once(f"https://cds.test:{port}{PATH}", transport=trusted)
+        refused = await fetch_once(f"https://cds.test:{port}{PATH}", transport=untrusted)
+    finally:
+        tls_server.close()
+        await tls_server.wait_closed()
+
+    assert ok.outcome is FetchOutcome.OK
+    assert json.loads(ok.body or b"") == DOC
+    assert refused.outcome is FetchOutcome.CONNECT_ERROR
+    assert "certificate" in refused.findings[0].message.lower()
