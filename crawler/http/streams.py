@@ -9,6 +9,7 @@ httpcore's exceptions, which httpx maps as usual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -47,10 +48,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def aclose(self) -> None:
         self._writer.close()
-        try:
+        # The peer may have gone away first: the connection is closed either way.
+        with contextlib.suppress(OSError, ssl.SSLError):
             await self._writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass  # the peer went away first: the connection is closed either way
 
     async def start_tls(
         self,
