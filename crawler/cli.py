@@ -83,6 +83,18 @@ def run(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
         fail(str(exc))
 
 
+def read(settings: Settings, query: Callable[[Any], T]) -> T:
+    """Run `query(reader)` on the plain-driver reader (fast start-up); exit 1 on failure."""
+    from storage.errors import StorageError
+    from storage.reader import open_reader
+
+    try:
+        with open_reader(settings.database_url) as reader:
+            return query(reader)
+    except StorageError as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     try:
         app()
@@ -168,13 +180,9 @@ def seeds_import(
 @with_settings
 def seeds_list(settings: Settings, as_json: bool = JSON_OPTION) -> None:
     """List the seeds."""
-    from storage.repositories import seeds
+    from storage.readmodel import list_seeds
 
-    async def job(engine: Any) -> list[Any]:
-        async with engine.connect() as conn:
-            return await seeds.list_all(conn)
-
-    rows = [row.to_json() for row in run(settings, job)]
+    rows = read(settings, list_seeds)
     if as_json:
         print_json(rows)
         return
@@ -238,11 +246,7 @@ def servers(settings: Settings, as_json: bool = JSON_OPTION) -> None:
     """Every known metadata URL with its status."""
     from storage.readmodel import list_servers
 
-    async def job(engine: Any) -> list[dict[str, Any]]:
-        async with engine.connect() as conn:
-            return await list_servers(conn)
-
-    rows = run(settings, job)
+    rows = read(settings, list_servers)
     if as_json:
         print_json(rows)
         return
@@ -270,11 +274,7 @@ def show(
     """The current version of one server: document, findings, provenance."""
     from storage.readmodel import show_server
 
-    async def job(engine: Any) -> dict[str, Any] | None:
-        async with engine.connect() as conn:
-            return await show_server(conn, _lookup_keys(url))
-
-    detail = run(settings, job)
+    detail = read(settings, lambda reader: show_server(reader, _lookup_keys(url)))
     if detail is None:
         fail(f"no server known as {url}")
     if as_json:
@@ -295,11 +295,7 @@ def history(
     """Every version of one server, newest first, with what changed."""
     from storage.readmodel import server_history
 
-    async def job(engine: Any) -> list[dict[str, Any]] | None:
-        async with engine.connect() as conn:
-            return await server_history(conn, _lookup_keys(url))
-
-    versions = run(settings, job)
+    versions = read(settings, lambda reader: server_history(reader, _lookup_keys(url)))
     if versions is None:
         fail(f"no server known as {url}")
     if as_json:

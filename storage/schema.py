@@ -22,11 +22,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from storage.schema_revision import SCHEMA_REVISION
 from storage.types import JsonDocument, UtcDateTime
 
-# The Alembic revision that creates exactly these tables. Commands compare it with the
-# database's alembic_version so that an up-to-date database costs one query, not an Alembic run.
-SCHEMA_REVISION = "0001"
+__all__ = ["SCHEMA_REVISION", "metadata"]
+
+# SCHEMA_REVISION is the Alembic revision that creates exactly these tables. Commands compare it
+# with the database's alembic_version so that an up-to-date database costs one query.
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -36,16 +36,6 @@ class SeedRow:
     source: str
     added_at: datetime
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "kind": self.kind,
-            "target": self.target,
-            "tags": self.tags,
-            "source": self.source,
-            "added_at": self.added_at.isoformat(),
-        }
-
 
 async def add(conn: AsyncConnection, new: Sequence[NewSeed], now: datetime) -> list[bool]:
     """Insert each seed or merge its tags into the existing one; True where it was new."""
@@ -89,11 +79,6 @@ async def _by_key(
 
 def _row(r: Any) -> SeedRow:
     return SeedRow(r.id, r.kind, r.url, r.target, list(r.tags), r.source, r.added_at)
-
-
-async def list_all(conn: AsyncConnection) -> list[SeedRow]:
-    rows = await conn.execute(select(seeds).order_by(seeds.c.kind, seeds.c.url))
-    return [_row(r) for r in rows]
 
 
 async def remove(conn: AsyncConnection, url: str) -> int:

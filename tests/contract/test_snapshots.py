@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,9 +15,11 @@ from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.pipeline.interpret import CrawlTarget, interpret
 from crawler.pipeline.snapshot import Change, Poll, record_polls
 from storage import readmodel
+from storage.reader import Reader, open_reader
 from storage.repositories import servers
 from storage.schema import documents, fetch_log, findings, versions
 
+T = TypeVar("T")
 URL = "https://utility.example.com/.well-known/carbon-data-spec.json"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -62,6 +66,11 @@ async def poll(engine: AsyncEngine, result: FetchResult) -> Change:
     return change
 
 
+def reading(engine: AsyncEngine, query: Callable[[Reader], T]) -> T:
+    with open_reader(engine.url.render_as_string(hide_password=False)) as reader:
+        return query(reader)
+
+
 async def count(engine: AsyncEngine, table: object) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(table)))  # type: ignore[arg-type]
@@ -75,8 +84,7 @@ async def test_same_content_adds_no_version_and_moves_last_confirmed(engine: Asy
 
     assert (first, second) == (Change.NEW, Change.UNCHANGED)
     assert await count(engine, versions) == 1
-    async with engine.connect() as conn:
-        history = await readmodel.server_history(conn, [URL])
+    history = reading(engine, lambda r: readmodel.server_history(r, [URL]))
     assert history is not None
     assert history[0]["last_confirmed_at"] == (T0 + timedelta(minutes=5)).isoformat()
     assert history[0]["fetched_at"] == T0.isoformat()
@@ -98,9 +106,8 @@ async def test_changed_content_adds_a_version_with_its_difference(engine: AsyncE
     change = await poll(engine, fetched(json.dumps({**DOCUMENT, "name": "Renamed"}).encode(), 1))
 
     assert change is Change.CHANGED
-    async with engine.connect() as conn:
-        history = await readmodel.server_history(conn, [URL])
-        listed = await readmodel.list_servers(conn)
+    history = reading(engine, lambda r: readmodel.server_history(r, [URL]))
+    listed = reading(engine, readmodel.list_servers)
     assert history is not None
     assert [v["version"] for v in history] == [2, 1]
     assert history[0]["changes"] == ['name changed from "Example Utility" to "Renamed"']
@@ -126,8 +133,7 @@ async def test_not_modified_confirms_the_current_version(engine: AsyncEngine) ->
     change = await poll(engine, fetched(b"", 9, FetchOutcome.NOT_MODIFIED))
 
     assert change is Change.UNCHANGED
-    async with engine.connect() as conn:
-        detail = await readmodel.show_server(conn, [URL])
+    detail = reading(engine, lambda r: readmodel.show_server(r, [URL]))
     assert detail is not None
     assert detail["status"] == "ok"
     assert detail["current_version"]["last_confirmed_at"] == (T0 + timedelta(minutes=9)).isoformat()
@@ -139,8 +145,7 @@ async def test_failed_poll_keeps_the_last_good_version(engine: AsyncEngine) -> N
     change = await poll(engine, fetched(b"", 1, FetchOutcome.TIMEOUT))
 
     assert change is Change.FAILED
-    async with engine.connect() as conn:
-        detail = await readmodel.show_server(conn, [URL])
+    detail = reading(engine, lambda r: readmodel.show_server(r, [URL]))
     assert detail is not None
     assert detail["status"] == "unreachable"
     assert detail["consecutive_failures"] == 1
@@ -153,8 +158,7 @@ async def test_invalid_json_is_a_finding_without_a_version(engine: AsyncEngine) 
 
     assert change is Change.FAILED
     assert await count(engine, versions) == 0
-    async with engine.connect() as conn:
-        detail = await readmodel.show_server(conn, [URL])
+    detail = reading(engine, lambda r: readmodel.show_server(r, [URL]))
     assert detail is not None
     assert detail["status"] == "invalid"
     assert [f["rule"] for f in detail["findings"]] == ["json.trailing-comma"]
@@ -188,8 +192,7 @@ async def test_a_document_the_database_refuses_is_recorded_as_invalid(engine: As
 
     change = await poll(engine, fetched(body, 0))
 
-    async with engine.connect() as conn:
-        detail = await readmodel.show_server(conn, [URL])
+    detail = reading(engine, lambda r: readmodel.show_server(r, [URL]))
     assert detail is not None
     if engine.dialect.name == "postgresql":
         assert change is Change.FAILED
@@ -234,7 +237,6 @@ async def test_one_refused_document_does_not_lose_the_rest_of_its_batch(
 
     refused = Change.FAILED if engine.dialect.name == "postgresql" else Change.NEW
     assert changes == [Change.NEW, refused, Change.NEW]
-    async with engine.connect() as conn:
-        statuses = {s["url"]: s["status"] for s in await readmodel.list_servers(conn)}
+    statuses = {s["url"]: s["status"] for s in reading(engine, readmodel.list_servers)}
     expected_middle = "invalid" if engine.dialect.name == "postgresql" else "ok"
     assert statuses == {urls[0]: "ok", urls[1]: expected_middle, urls[2]: "ok"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from crawler.testing import LoopbackServer, Response, drip, gzip_bomb, raw, stream
 from storage import readmodel
-from storage.engine import create_engine
+from storage.reader import open_reader
 from tests.cli import Result, run_cli
 
 WELL_KNOWN = "/.well-known/carbon-data-spec.json"
@@ -56,15 +55,11 @@ def servers_by_path(database_url: str) -> dict[str, dict[str, Any]]:
     return {s["url"].split("/", 3)[3].split("/")[0]: s for s in listed}
 
 
-async def latest_findings(database_url: str) -> dict[str, list[str]]:
+def latest_findings(database_url: str) -> dict[str, list[str]]:
     """Rules of every server's current findings, read as `show` reads them."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            urls = [s["url"] for s in await readmodel.list_servers(conn)]
-            details = [await readmodel.show_server(conn, [url]) for url in urls]
-    finally:
-        await engine.dispose()
+    with open_reader(database_url) as reader:
+        urls = [s["url"] for s in readmodel.list_servers(reader)]
+        details = [readmodel.show_server(reader, [url]) for url in urls]
     return {d["url"]: [f["rule"] for f in d["findings"]] for d in details if d}
 
 
@@ -186,7 +181,7 @@ def test_every_hostile_server_ends_as_a_status_and_a_finding(
     assert summary["servers_seen"] == len(HOSTILE) + 1
     assert summary["servers_failed"] == len(HOSTILE) + 1
     found = servers_by_path(database_url)
-    rules = asyncio.run(latest_findings(database_url))
+    rules = latest_findings(database_url)
     for name, (_, status, rule) in HOSTILE.items():
         assert found[name]["status"] == status, name
         assert rule in rules[found[name]["url"]], (name, rules[found[name]["url"]])

@@ -1,0 +1,131 @@
+"""A read-only connection for the analysts' queries, on the plain DB-API drivers.
+
+Reading commands are run in loops by scripts, so they must start fast: they talk to the
+database through the standard library's sqlite3 or psycopg directly, and never import
+SQLAlchemy or Alembic unless the schema has to be created or upgraded first.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from storage.errors import StorageError
+from storage.schema_revision import SCHEMA_REVISION
+
+_NAMED_PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+class Reader:
+    """Runs SELECTs written with `:name` parameters on SQLite or Postgres alike."""
+
+    def __init__(self, connection: Any, dialect: str, errors: tuple[type[Exception], ...]) -> None:
+        self._connection = connection
+        self.dialect = dialect
+        self.errors = errors  # the driver's exception classes
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        cursor = self._connection.cursor()
+        try:
+            if self.dialect == "postgresql":
+                sql = _NAMED_PARAMETER.sub(r"%(\1)s", sql)
+            cursor.execute(sql, params or {})
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def in_list(self, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """`(:p0, :p1, ...)` and its parameters, for `column IN (...)`."""
+        params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+        return "(" + ", ".join(f":{name}" for name in params) + ")", params
+
+    def json(self, value: Any) -> Any:
+        """A JSON column's value (SQLite returns the text, psycopg the parsed value)."""
+        return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+    def timestamp(self, value: Any) -> datetime | None:
+        """A UTC timestamp column's value as an aware datetime."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_path(url: str) -> str:
+    _, _, rest = url.partition("://")
+    path = rest[1:] if rest.startswith("/") else rest
+    return path or ":memory:"
+
+
+def _connect(url: str) -> Reader:
+    scheme = url.split("://", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        try:
+            connection = sqlite3.connect(_sqlite_path(url), timeout=30)
+            connection.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise StorageError(f"database unreachable: {exc}") from exc
+        return Reader(connection, "sqlite", (sqlite3.Error,))
+    if scheme in ("postgresql", "postgres"):
+        import psycopg
+
+        conninfo = "postgresql://" + url.split("://", 1)[1]
+        try:
+            pg = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StorageError(f"database unreachable: {exc}") from exc
+        return Reader(pg, "postgresql", (psycopg.Error,))
+    raise StorageError(f"unsupported database URL scheme {scheme!r}")
+
+
+def _schema_is_current(reader: Reader) -> bool:
+    try:
+        found = reader.rows("SELECT version_num FROM alembic_version")
+    except reader.errors:
+        return False
+    return [row["version_num"] for row in found] == [SCHEMA_REVISION]
+
+
+def _upgrade(url: str) -> None:
+    import asyncio
+
+    from storage.engine import create_engine
+    from storage.migrate import ensure_schema
+
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            await ensure_schema(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@contextmanager
+def open_reader(url: str) -> Iterator[Reader]:
+    """A reader on an up-to-date schema (created or upgraded first when missing or behind).
+
+    Raises StorageError when the database cannot be reached.
+    """
+    reader = _connect(url)
+    try:
+        if not _schema_is_current(reader):
+            _upgrade(url)
+        yield reader
+    except reader.errors as exc:
+        raise StorageError(f"database query failed: {exc}") from exc
+    finally:
+        reader.close()
