@@ -1,4 +1,4 @@
-"""The one factory for outbound HTTP clients."""
+"""The one factory for outbound HTTP: the guarded transport, its limits, headers and timeouts."""
 
 from __future__ import annotations
 
@@ -24,35 +24,24 @@ def origin_limits(settings: Settings) -> httpx.Limits:
     )
 
 
-def build_client(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` for all outbound HTTP, guarded by the network guard.
+def build_transport(settings: Settings) -> GuardedTransport:
+    """The guarded transport every outbound request goes through (the caller closes it)."""
+    return GuardedTransport(
+        allow_private_networks=settings.allow_private_networks,
+        limits=origin_limits(settings),
+        max_origins=max(64, settings.concurrency),
+    )
 
-    It never follows redirects (the caller decides, hop by hop), ignores proxy and TLS
-    environment variables (a proxy would bypass the guard), and sends the configured
-    User-Agent. Requests raise httpx errors, plus `crawler.http.guard.BlockedTarget` when the
-    guard refuses an address. `transport` replaces the guarded transport (tests only, or a
-    `GuardedTransport` built with a test resolver). The caller closes the client.
-    """
-    if transport is None:
-        transport = GuardedTransport(
-            allow_private_networks=settings.allow_private_networks,
-            limits=origin_limits(settings),
-            max_origins=max(64, settings.concurrency),
-        )
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        trust_env=False,
-        timeout=httpx.Timeout(
-            settings.read_timeout,
-            connect=settings.connect_timeout,
-            pool=settings.connect_timeout,
-        ),
-        headers={
-            "User-Agent": settings.user_agent,
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip, deflate",
-        },
+
+def request_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "User-Agent": settings.user_agent,
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
+    }
+
+
+def timeouts(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(
+        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
     )

@@ -15,6 +15,7 @@ import httpx
 
 from crawler.domain import rules
 from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
+from crawler.http.client import request_headers, timeouts
 from crawler.http.guard import BlockedTarget, check_scheme
 from crawler.http.transport import ResolutionError
 
@@ -124,12 +125,20 @@ class _Decoder:
 
 
 class Fetcher:
-    """Fetches URLs through the guarded client, politely, with all limits applied."""
+    """Fetches URLs through the guarded transport, politely, with all limits applied.
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings, limiter: HostLimiter) -> None:
-        self._client = client
+    It talks to the transport directly rather than through an `httpx.AsyncClient`: the client's
+    cookie, auth and hook machinery, unused here, cost about a quarter of an unchanged poll.
+    """
+
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, settings: Settings, limiter: HostLimiter
+    ) -> None:
+        self._transport = transport
         self._settings = settings
         self._limiter = limiter
+        self._headers = request_headers(settings)
+        self._timeouts = timeouts(settings).as_dict()
 
     async def fetch(
         self,
@@ -217,13 +226,17 @@ class Fetcher:
         budget: _Budget,
     ) -> _Success | str:
         """One request and its response: a final answer, or the next URL of a redirect."""
-        request = self._client.build_request(
-            "GET", target, headers=headers, extensions={"trace": progress.trace}
+        request = httpx.Request(
+            "GET",
+            target,
+            headers={**self._headers, **headers},
+            extensions={"timeout": self._timeouts, "trace": progress.trace},
         )
         async with self._limiter.slot(_host_key(target)):
             try:
                 async with budget.running():
-                    response = await self._client.send(request, stream=True)
+                    response = await self._transport.handle_async_request(request)
+                    response.request = request
                     try:
                         return await _interpret(progress, response, bool(headers), cap)
                     finally:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain.targets import Target
-from crawler.http.client import build_client
+from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
@@ -106,8 +106,8 @@ async def _run(
     tally: Counter[str] = Counter()
     polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
     pending: Iterator[CrawlTarget] = iter(targets)
-    async with build_client(settings) as client:
-        fetcher = Fetcher(client, settings, HostLimiter(settings))
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
 
         async def fetch_worker() -> None:
             for target in pending:

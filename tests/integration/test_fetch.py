@@ -2,7 +2,7 @@
 
 All traffic goes to loopback. Where a test needs a target the guard allows while private
 networks are refused, it builds a `GuardedTransport` whose `exempt_networks` allow one loopback
-address (127.0.0.2) and passes it to `build_client(settings, transport=...)`; names are made to
+address (127.0.0.2) and passes it to the `Fetcher`; names are made to
 resolve with an injected `resolver`, so no real DNS or non-loopback traffic is involved.
 """
 
@@ -25,7 +25,7 @@ import pytest
 import trustme
 
 from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
-from crawler.http.client import build_client
+from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.http.streams import AsyncioBackend
@@ -63,8 +63,8 @@ async def fetch_once(
     **kwargs: Any,
 ) -> FetchResult:
     settings = settings or make_settings()
-    async with build_client(settings, transport=transport) as client:
-        return await Fetcher(client, settings, HostLimiter(settings)).fetch(url, **kwargs)
+    async with transport or build_transport(settings) as used:
+        return await Fetcher(used, settings, HostLimiter(settings)).fetch(url, **kwargs)
 
 
 def rules_of(result: FetchResult) -> list[str]:
@@ -581,8 +581,8 @@ async def test_per_host_concurrency_is_respected(server: LoopbackServer) -> None
 
     server.route(PATH, slow)
     settings = make_settings(per_host_concurrency=2)
-    async with build_client(settings) as client:
-        fetcher = Fetcher(client, settings, HostLimiter(settings))
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
         results = await asyncio.gather(*(fetcher.fetch(server.url(PATH)) for _ in range(12)))
     assert all(r.outcome is FetchOutcome.OK for r in results)
     assert server.max_in_flight == 2
@@ -605,8 +605,8 @@ async def test_global_concurrency_is_respected() -> None:
         for running in (one, two):
             running.route(PATH, slow)
         urls = [one.url(PATH), two.url(PATH)] * 8
-        async with build_client(settings) as client:
-            fetcher = Fetcher(client, settings, HostLimiter(settings))
+        async with build_transport(settings) as transport:
+            fetcher = Fetcher(transport, settings, HostLimiter(settings))
             results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
     assert all(r.outcome is FetchOutcome.OK for r in results)
     assert peak == 3
@@ -617,8 +617,8 @@ async def test_per_host_rate_is_respected(server: LoopbackServer) -> None:
     server.route(PATH, Response.json(DOC))
     settings = make_settings(per_host_rate=5.0)
     started = time.monotonic()
-    async with build_client(settings) as client:
-        fetcher = Fetcher(client, settings, HostLimiter(settings))
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
         await asyncio.gather(*(fetcher.fetch(server.url(PATH)) for _ in range(10)))
     assert time.monotonic() - started >= 0.8  # 5 at once, then 5 per second
 
@@ -639,8 +639,8 @@ async def test_more_hosts_at_once_than_open_pools_all_succeed() -> None:
     settings = make_settings(concurrency=64)
     async with LoopbackServer(hosts) as many:
         many.route(PATH, Response.json(DOC))
-        async with build_client(settings) as client:
-            fetcher = Fetcher(client, settings, HostLimiter(settings))
+        async with build_transport(settings) as transport:
+            fetcher = Fetcher(transport, settings, HostLimiter(settings))
             results = await asyncio.gather(
                 *(fetcher.fetch(many.url(PATH, host)) for host in hosts * 2)
             )
