@@ -388,6 +388,8 @@ class DatabaseResult:
     first: list[CrawlRun] = field(default_factory=list)
     recrawl: list[CrawlRun] = field(default_factory=list)
     speedups: list[float] = field(default_factory=list)  # per run: first wall / re-crawl wall
+    # per run: the same ratio of the crawls' own duration_s (interpreter start-up excluded)
+    crawl_speedups: list[float] = field(default_factory=list)
     reads: dict[str, list[float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -469,6 +471,7 @@ def crawl_once(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
         return [first]
     result.recrawl.append(recrawl)
     result.speedups.append(first.wall_s / recrawl.wall_s)
+    result.crawl_speedups.append(first.duration_s / recrawl.duration_s)
     result.problems += check_crawl(recrawl, recrawl_expectations(servers), "re-crawl")
     if recrawl.served["conditional"] != servers:
         result.problems.append(
@@ -567,6 +570,9 @@ def measures(result: DatabaseResult) -> dict[str, Measure]:
         "re-crawl: requests/s (wall)": Measure([r.requests_per_s for r in again], 0),
         "re-crawl: peak RSS (MB)": Measure([r.peak_rss_mb for r in again], 1),
         "re-crawl speed-up (first wall / re-crawl wall)": Measure(result.speedups, 2),
+        "re-crawl speed-up, crawl only (first / re-crawl duration_s)": Measure(
+            result.crawl_speedups, 2
+        ),
     }
     for name in READ_COMMANDS:
         rows[f"`{name}`: wall (s)"] = Measure(result.reads.get(name, []), 3)
@@ -597,6 +603,11 @@ def targets(result: DatabaseResult) -> list[Target]:
         Target(
             f"unchanged re-crawl >= {TARGET_SPEEDUP:.0f}x faster (median of per-run ratios)",
             rows["re-crawl speed-up (first wall / re-crawl wall)"].median,
+            lambda v: v >= TARGET_SPEEDUP,
+        ),
+        Target(
+            f"unchanged re-crawl >= {TARGET_SPEEDUP:.0f}x faster, crawl only (median ratio)",
+            rows["re-crawl speed-up, crawl only (first / re-crawl duration_s)"].median,
             lambda v: v >= TARGET_SPEEDUP,
         ),
         Target(
@@ -661,7 +672,11 @@ def os_name() -> str:
 
 def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, load: float) -> str:
     command = shlex.join([".venv/bin/python", "benchmarks/crawl_benchmark.py", *sys.argv[1:]])
-    problems = [f"- {r.kind}: {p}" for r in results for p in r.problems]
+    problems = [
+        f"- {r.kind}: {problem}" + (f" ({count} times)" if count > 1 else "")
+        for r in results
+        for problem, count in Counter(r.problems).items()
+    ]
     requested = min(args.hosts or args.servers, args.servers)
     why = "chosen with `--hosts`" if hosts == requested else f"binding {requested} failed here"
     crawler = "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
@@ -721,8 +736,30 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, 
             "",
             *(problems or ["- Every check passed on every run."]),
             "",
+            *READING_NOTES,
         ]
     )
+
+
+READING_NOTES = [
+    "## Reading the figures",
+    "",
+    "- The crawler is CPU-bound on one core (about 100% CPU for the whole pass); the servers",
+    "  and, for Postgres, the database server run on the other core.",
+    "- Both passes open one new TCP connection per server (1,000 distinct hosts, nothing to",
+    "  keep alive across two processes) and send one request; an unchanged poll only skips",
+    "  parsing, validating and hashing a small document and inserting a version. The",
+    "  re-crawl's speed-up is therefore bounded by the per-request cost of the HTTP stack",
+    "  (httpx/httpcore on uvloop, about 0.8-1 ms of CPU per request here) and, in wall time,",
+    "  by the interpreter start-up and imports (about 0.7 s) that both passes pay.",
+    "- On Postgres the first crawl's inserts run in the database server's process, so the",
+    "  crawler process does almost the same work in both passes; on SQLite they run in the",
+    "  crawler's process, which is why its first crawl is slower and its speed-up larger.",
+    "- Reading commands use the plain DB-API drivers (sqlite3, psycopg) and never import",
+    "  SQLAlchemy unless the schema must be created or upgraded; their floor is the import of",
+    "  typer and pydantic-settings.",
+    "",
+]
 
 
 # --- main ------------------------------------------------------------------------------------
