@@ -7,6 +7,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -231,10 +232,9 @@ def crawl(
 ) -> None:
     """One pass over the seeds; exits 0 when the pass completed, even if servers failed."""
     from crawler.pipeline.crawl import crawl as crawl_pass
-    from crawler.render import crawl_progress
 
     only = _targets_or_exit(seed) if seed else None
-    with crawl_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+    with _progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
         summary = run(
             settings, lambda engine: crawl_pass(settings, engine, only=only, progress=progress)
         )
@@ -244,6 +244,15 @@ def crawl(
     from crawler.render import crawl_summary
 
     crawl_summary(summary.to_json())
+
+
+def _progress_bar(*, enabled: bool) -> AbstractContextManager[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal; nothing (and no rich import) otherwise."""
+    if not enabled:
+        return nullcontext()
+    from crawler.render import crawl_progress
+
+    return crawl_progress()
 
 
 # --- reading (analysts) ------------------------------------------------------------------

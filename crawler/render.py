@@ -110,11 +110,8 @@ def crawl_summary(summary: dict[str, Any]) -> None:
 
 
 @contextmanager
-def crawl_progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr while the crawl runs, or nothing when not on a terminal."""
-    if not enabled:
-        yield None
-        return
+def crawl_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr while the crawl runs."""
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as bar:
         task = bar.add_task("crawling", total=None)
