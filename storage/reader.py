@@ -11,13 +11,14 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from storage.errors import StorageError
 from storage.schema_revision import SCHEMA_REVISION
+from storage.timestamps import as_utc
 
 _NAMED_PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
@@ -55,12 +56,7 @@ class Reader:
 
     def timestamp(self, value: Any) -> datetime | None:
         """A UTC timestamp column's value as an aware datetime."""
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 def _sqlite_path(url: str) -> str:

@@ -8,28 +8,9 @@ import pytest
 
 from crawler.domain.findings import Finding, Severity
 from crawler.domain.jsondoc import parse_json_object
+from tests.examples import CURRENT_DRAFT_EXAMPLE
 
 URL = "https://example.com/.well-known/carbon-data-spec.json"
-
-# CDSC-WG1-01 section 7, current draft, byte for byte (its trailing comma included).
-SPEC_EXAMPLE = b"""{
-    "cds_metadata_version": "v1",
-    "cds_metadata_url": "https://example.com/.well-known/carbon-data-spec.json",
-
-    "created": "2022-01-01T00:00:00Z",
-    "updated": "2022-06-01T00:00:00Z",
-
-    "name": "Example Data Hub",
-    "description": "%s",
-    "website": "https://example.com/data-access",
-    "documentation": "https://example.com/data-access/docs",
-    "support": "https://example.com/developers/contact",
-    "capabilities": [
-        "coverage",
-    ],
-
-    "coverage": "https://static.example.com/cds-coverage.json"
-}""" % (b"A fictional regional data hub that offers information about the region's utilities.",)
 
 
 def only_error(findings: tuple[Finding, ...]) -> Finding:
@@ -122,7 +103,7 @@ def test_duplicate_names_keep_the_last_value() -> None:
 
 
 def test_the_spec_example_is_rejected_for_its_trailing_comma() -> None:
-    finding = rejected(SPEC_EXAMPLE)
+    finding = rejected(CURRENT_DRAFT_EXAMPLE)
     assert finding.rule == "json.trailing-comma"
     assert finding.section == "RFC 8259 2"
     assert finding.message == "trailing comma before ']' at line 14, column 19"

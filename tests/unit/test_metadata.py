@@ -10,28 +10,10 @@ import pytest
 from crawler.domain.findings import Finding, Severity
 from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.metadata import Draft, MetadataReport, validate_metadata
+from tests.examples import CURRENT_DRAFT_EXAMPLE
 
 URL = "https://example.com/.well-known/carbon-data-spec.json"
 
-# CDSC-WG1-01 section 7 of the current draft, verbatim: note the trailing comma.
-CURRENT_EXAMPLE = b"""{
-    "cds_metadata_version": "v1",
-    "cds_metadata_url": "https://example.com/.well-known/carbon-data-spec.json",
-
-    "created": "2022-01-01T00:00:00Z",
-    "updated": "2022-06-01T00:00:00Z",
-
-    "name": "Example Data Hub",
-    "description": "%s",
-    "website": "https://example.com/data-access",
-    "documentation": "https://example.com/data-access/docs",
-    "support": "https://example.com/developers/contact",
-    "capabilities": [
-        "coverage",
-    ],
-
-    "coverage": "https://static.example.com/cds-coverage.json"
-}""" % (b"A fictional regional data hub that offers information about the region's utilities.",)
 
 # Section 7 of the 2023 draft, verbatim: a trailing comma and a missing quote.
 DRAFT_2023_EXAMPLE = b"""{
@@ -75,7 +57,7 @@ def parsed(body: bytes) -> dict[str, Any]:
 
 
 def current() -> dict[str, Any]:
-    return parsed(without_trailing_commas(CURRENT_EXAMPLE))
+    return parsed(without_trailing_commas(CURRENT_DRAFT_EXAMPLE))
 
 
 def draft_2023() -> dict[str, Any]:
