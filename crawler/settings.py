@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
     )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed per fetch.")
+    max_link_depth: int = Field(
+        10, ge=0, le=100, description="related_metadata hops followed from a seed."
+    )
+    max_links_per_document: int = Field(
+        100, ge=0, le=10000, description="related_metadata links followed from one document."
+    )
     fetch_log_retention_days: int = Field(
         90, ge=0, description="Days of fetch log kept (0 keeps everything)."
     )

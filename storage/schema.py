@@ -160,3 +160,22 @@ fetch_log = Table(
     Index("ix_fetch_log_started_at", "started_at"),
     Index("ix_fetch_log_server_id_started_at", "server_id", "started_at"),
 )
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column(
+        "version_id",
+        Integer,
+        ForeignKey("versions.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="the version of the document that makes the link",
+    ),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False, comment="related_metadata, ..."),
+    Column("url", Text, nullable=False, comment="the normalised URL linked to"),
+    Column("position", Integer, nullable=False, comment="order within the document"),
+    Index("ix_links_version_id", "version_id"),
+    Index("ix_links_url", "url"),
+)

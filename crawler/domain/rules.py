@@ -180,3 +180,17 @@ METADATA_DUPLICATE_VALUE = Rule(
     "CDSC-WG1-01 3.2",
     "The same value appears more than once in an array.",
 )
+
+# --- links between documents (the crawl frontier) ---
+LINKS_TOO_MANY = Rule(
+    "links.too-many",
+    W,
+    "CDSC-WG1-01 3.3",
+    "More related_metadata links than the crawler follows from one document.",
+)
+LINKS_TOO_DEEP = Rule(
+    "links.too-deep",
+    W,
+    "CDSC-WG1-01 3.3",
+    "related_metadata links lead further from the seeds than the crawler follows.",
+)

@@ -6,13 +6,15 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crawler.domain import rules
+from crawler.domain.findings import json_pointer
 from crawler.domain.targets import Target
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
@@ -64,7 +66,7 @@ async def crawl(
     only: Sequence[Target] | None = None,
     progress: Progress | None = None,
 ) -> CrawlSummary:
-    """Fetch every seed (or only `only`) once and record what was found.
+    """Fetch every seed (or only `only`), and every URL they link to, once; record it all.
 
     Failures of remote servers are recorded, never raised; a database failure aborts the pass.
     """
@@ -75,10 +77,11 @@ async def crawl(
         known = await seeds.metadata_seeds(conn)
         targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
         states = await servers.states_for(conn, [t.url for t in targets])
-    tally = await _run(settings, engine, crawl_id, targets, states, progress)
+    pass_ = _Pass(settings, engine, crawl_id, states, progress)
+    tally = await pass_.run(targets)
     summary = CrawlSummary(
         crawl_id=crawl_id,
-        servers_seen=len(targets),
+        servers_seen=pass_.frontier.size,
         servers_new=tally[Change.NEW],
         servers_changed=tally[Change.CHANGED],
         servers_unchanged=tally[Change.UNCHANGED],
@@ -95,54 +98,107 @@ async def crawl(
     return summary
 
 
-async def _run(
-    settings: Settings,
-    engine: AsyncEngine,
-    crawl_id: int,
-    targets: list[CrawlTarget],
-    states: dict[str, ServerState],
-    progress: Progress | None,
-) -> Counter[str]:
-    tally: Counter[str] = Counter()
-    polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
-    pending: Iterator[CrawlTarget] = iter(targets)
-    async with build_transport(settings) as transport:
-        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+class _Pass:
+    """One traversal: fetch workers take URLs from the frontier and hand polls to writers."""
 
-        async def fetch_worker() -> None:
-            for target in pending:
-                await polls.put(await _poll(fetcher, target, states.get(target.url), crawl_id))
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        crawl_id: int,
+        states: dict[str, ServerState],
+        progress: Progress | None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.crawl_id = crawl_id
+        self.states = states
+        self.progress = progress
+        self.frontier = frontier.Frontier()
+        self.tally: Counter[str] = Counter()
+        self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
 
-        async def write_worker() -> None:
-            finished = False
-            while not finished:
-                batch, finished = await _next_batch(polls)
-                for poll, change in zip(batch, await record_polls(engine, batch), strict=True):
-                    tally[change] += 1
-                    tally[_REQUESTS] += poll.fetch.requests
-                if progress is not None and batch:
-                    progress(tally.total() - tally[_REQUESTS], len(targets))
+    async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
+        for target in targets:
+            self.frontier.offer(target)
+        async with build_transport(self.settings) as transport:
+            fetcher = Fetcher(transport, self.settings, HostLimiter(self.settings))
+            async with asyncio.TaskGroup() as group:
+                writers = [
+                    group.create_task(self._write()) for _ in range(_writer_count(self.engine))
+                ]
+                fetchers = [
+                    group.create_task(self._fetch(fetcher))
+                    for _ in range(self.settings.concurrency)
+                ]
+                await self.frontier.join()
+                for task in fetchers:
+                    task.cancel()
+                for _ in writers:
+                    await self.polls.put(None)
+        return self.tally
 
-        async with asyncio.TaskGroup() as group:
-            writers = [group.create_task(write_worker()) for _ in range(_writer_count(engine))]
-            fetchers = min(settings.concurrency, max(1, len(targets)))
-            await asyncio.gather(*(fetch_worker() for _ in range(fetchers)))
-            for _ in writers:
-                await polls.put(None)
-    return tally
+    async def _fetch(self, fetcher: Fetcher) -> None:
+        while True:
+            target = await self.frontier.take()
+            try:
+                poll = await self._poll(fetcher, target)
+                poll, links = self._links_to_follow(poll)
+                await self.polls.put(poll)
+                await self._offer_links(poll, links)
+            finally:
+                self.frontier.done()
 
+    def _links_to_follow(self, poll: Poll) -> tuple[Poll, tuple[str, ...]]:
+        """The related_metadata links to follow (the last good version's when this poll got no
+        document), and the poll with a finding if they lead past the depth bound."""
+        snapshot, state = poll.meaning.snapshot, poll.state
+        links = snapshot.links if snapshot else state.current_links if state else ()
+        if not links or poll.target.depth < self.settings.max_link_depth:
+            return poll, links
+        finding = rules.LINKS_TOO_DEEP.finding(
+            poll.fetch.final_url,
+            json_pointer("related_metadata"),
+            f"{len(links)} related metadata URLs are {poll.target.depth + 1} links from a seed; "
+            f"at most {self.settings.max_link_depth} are followed",
+        )
+        meaning = replace(poll.meaning, findings=(*poll.meaning.findings, finding))
+        return replace(poll, meaning=meaning), ()
 
-async def _poll(
-    fetcher: Fetcher, target: CrawlTarget, state: ServerState | None, crawl_id: int
-) -> Poll:
-    has_version = state is not None and state.current_version_id is not None
-    result = await fetcher.fetch(
-        target.url,
-        etag=state.etag if state and has_version else None,
-        last_modified=state.last_modified if state and has_version else None,
-    )
-    current_valid = state.current_valid if state and has_version else None
-    return Poll(target, state, result, interpret(result, current_valid=current_valid), crawl_id)
+    async def _offer_links(self, poll: Poll, links: tuple[str, ...]) -> None:
+        new = self.frontier.unseen(links)
+        if not new:
+            return
+        async with self.engine.connect() as conn:
+            self.states.update(await servers.states_for(conn, new))
+        for url in new:
+            linked = CrawlTarget(url, poll.target.url, None, poll.target.depth + 1)
+            self.frontier.offer(linked)
+
+    async def _poll(self, fetcher: Fetcher, target: CrawlTarget) -> Poll:
+        state = self.states.get(target.url)
+        has_version = state is not None and state.current_version_id is not None
+        result = await fetcher.fetch(
+            target.url,
+            etag=state.etag if state and has_version else None,
+            last_modified=state.last_modified if state and has_version else None,
+        )
+        meaning = interpret(
+            result,
+            current_valid=state.current_valid if state and has_version else None,
+            max_links=self.settings.max_links_per_document,
+        )
+        return Poll(target, state, result, meaning, self.crawl_id)
+
+    async def _write(self) -> None:
+        finished = False
+        while not finished:
+            batch, finished = await _next_batch(self.polls)
+            for poll, change in zip(batch, await record_polls(self.engine, batch), strict=True):
+                self.tally[change] += 1
+                self.tally[_REQUESTS] += poll.fetch.requests
+            if self.progress is not None and batch:
+                self.progress(self.tally.total() - self.tally[_REQUESTS], self.frontier.size)
 
 
 async def _next_batch(polls: asyncio.Queue[Poll | None]) -> tuple[list[Poll], bool]:

@@ -10,6 +10,7 @@ from crawler.domain.canonical import canonical_form
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.domain.findings import Finding, has_errors
 from crawler.domain.jsondoc import parse_json_object
+from crawler.domain.links import related_metadata_links
 from crawler.domain.metadata import validate_metadata
 from crawler.domain.status import ServerStatus, status_of_document, status_of_failed_fetch
 
@@ -21,6 +22,7 @@ class CrawlTarget:
     url: str
     discovered_via: str  # the seed target, or the URL of the document that linked it
     seed_id: int | None = None
+    depth: int = 0  # related_metadata hops from a seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Snapshot:
     name: str | None
     canonical_url: str | None
     findings: tuple[Finding, ...]
+    links: tuple[str, ...] = ()  # related_metadata URLs to follow, normalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +48,15 @@ class Interpretation:
     findings: tuple[Finding, ...] = ()  # about the attempt itself, when no snapshot
 
 
-def interpret(fetch: FetchResult, *, current_valid: bool | None) -> Interpretation:
+def interpret(
+    fetch: FetchResult, *, current_valid: bool | None, max_links: int = 100
+) -> Interpretation:
     """What a fetch means for the server, given whether it has a current version (and its validity).
 
     Never raises for anything in the response: every problem becomes a finding.
     """
     if fetch.outcome is FetchOutcome.OK:
-        return _interpret_body(fetch)
+        return _interpret_body(fetch, max_links)
     if fetch.outcome is FetchOutcome.NOT_MODIFIED:
         if current_valid is None:
             finding = rules.HTTP_UNCONDITIONAL_304.finding(
@@ -62,14 +67,15 @@ def interpret(fetch: FetchResult, *, current_valid: bool | None) -> Interpretati
     return Interpretation(status_of_failed_fetch(fetch.outcome), findings=fetch.findings)
 
 
-def _interpret_body(fetch: FetchResult) -> Interpretation:
+def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:
     url = fetch.final_url
     document, parse_findings = parse_json_object(fetch.body or b"", url)
     response_findings = _content_type_findings(fetch)
     if document is None:
         return Interpretation(ServerStatus.INVALID, findings=parse_findings + response_findings)
     report = validate_metadata(document, url)
-    found = parse_findings + response_findings + report.findings
+    links, link_findings = related_metadata_links(document, url, max_links=max_links)
+    found = parse_findings + response_findings + report.findings + link_findings
     valid = not has_errors(found)
     canonical, sha256 = canonical_form(document)
     snapshot = Snapshot(
@@ -81,6 +87,7 @@ def _interpret_body(fetch: FetchResult) -> Interpretation:
         name=report.name,
         canonical_url=report.canonical_url,
         findings=found,
+        links=links,
     )
     return Interpretation(status_of_document(valid), snapshot=snapshot)
 

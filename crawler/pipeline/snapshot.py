@@ -23,6 +23,8 @@ from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
 from storage.repositories import fetch_log, servers, snapshots
 from storage.repositories.servers import ServerState
 
+RELATED_METADATA = "related_metadata"  # the kind of link a metadata document makes
+
 
 class Change(StrEnum):
     """How one poll changed what is stored; the crawl summary counts these."""
@@ -77,6 +79,7 @@ class _Batch:
     documents: list[dict[str, Any]] = field(default_factory=list)
     versions: list[dict[str, Any]] = field(default_factory=list)
     version_findings: list[tuple[Finding, ...]] = field(default_factory=list)
+    version_links: list[tuple[str, ...]] = field(default_factory=list)
     confirmations: list[tuple[int, datetime]] = field(default_factory=list)
     server_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     stale_findings: list[int] = field(default_factory=list)
@@ -90,6 +93,22 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
     await snapshots.store_documents(conn, batch.documents)
     version_ids = await snapshots.add_versions(conn, batch.versions)
+    await snapshots.add_links(
+        conn,
+        [
+            {
+                "version_id": version_id,
+                "server_id": row["server_id"],
+                "kind": RELATED_METADATA,
+                "url": url,
+                "position": position,
+            }
+            for row, version_id, urls in zip(
+                batch.versions, version_ids, batch.version_links, strict=True
+            )
+            for position, url in enumerate(urls)
+        ],
+    )
     await snapshots.add_findings(
         conn,
         [
@@ -163,6 +182,7 @@ def _plan_snapshot(poll: Poll, server_id: int, snap: Snapshot, batch: _Batch) ->
         }
     )
     batch.version_findings.append(snap.findings)
+    batch.version_links.append(snap.links)
     return Change.CHANGED if state and state.current_version else Change.NEW
 
 

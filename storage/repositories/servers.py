@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import findings, servers, versions
+from storage.schema import findings, links, servers, versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,7 @@ class ServerState:
     current_sha256: str | None
     current_valid: bool | None
     has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
+    current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
 
 
 def _latest_versions() -> Any:
@@ -83,7 +84,28 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 current_valid=r.valid,
                 has_attempt_findings=bool(r.has_attempt_findings),
             )
-    return states
+    return await _with_links(conn, states)
+
+
+async def _with_links(
+    conn: AsyncConnection, states: dict[str, ServerState]
+) -> dict[str, ServerState]:
+    """The states with their current version's related_metadata links filled in."""
+    by_version = {s.current_version_id: s for s in states.values() if s.current_version_id}
+    found: dict[int, list[str]] = {}
+    ids = list(by_version)
+    for start in range(0, len(ids), 500):
+        query = (
+            select(links.c.version_id, links.c.url)
+            .where(links.c.version_id.in_(ids[start : start + 500]))
+            .order_by(links.c.version_id, links.c.position)
+        )
+        for row in await conn.execute(query):
+            found.setdefault(row.version_id, []).append(row.url)
+    return {
+        url: replace(state, current_links=tuple(found.get(state.current_version_id or 0, ())))
+        for url, state in states.items()
+    }
 
 
 async def insert_servers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crawler.domain.findings import Finding
 from storage.dialect import insert_ignoring_conflicts
-from storage.schema import documents, findings, versions
+from storage.schema import documents, findings, links, versions
 
 _CONFIRM = (
     update(versions)
@@ -63,3 +63,9 @@ async def clear_attempt_findings(conn: AsyncConnection, server_ids: Sequence[int
                 findings.c.server_id.in_(list(server_ids)), findings.c.version_id.is_(None)
             )
         )
+
+
+async def add_links(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert links (version_id, server_id, kind, url, position) made by new versions."""
+    if rows:
+        await conn.execute(insert(links), list(rows))

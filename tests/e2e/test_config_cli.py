@@ -25,6 +25,8 @@ VALID_VALUES = {
     "request_deadline": "9",
     "max_document_bytes": "4096",
     "max_redirects": "2",
+    "max_link_depth": "3",
+    "max_links_per_document": "20",
     "fetch_log_retention_days": "0",
 }
 NUMERIC_FIELDS = [name for name, field in flag_fields().items() if field.annotation in (int, float)]
