@@ -25,6 +25,9 @@ PUBLISHERS = {
     "copied": "copied-example.json",
     "quiet": None,  # publishes nothing yet: 404
 }
+# North and south are not seeds: the crawl finds them through the holding company's
+# related_metadata.
+SEEDS = ("holding", "hub", "copied", "quiet")
 
 
 def publish(server: LoopbackServer, name: str, file: str) -> None:
@@ -55,7 +58,7 @@ def run_demo(server: LoopbackServer, workdir: Path) -> None:
         if file:
             publish(server, name, file)
     seed_file = workdir / "demo-seeds.txt"
-    seed_file.write_text("".join(f"{server.url('/' + n + WELL_KNOWN)}\n" for n in PUBLISHERS))
+    seed_file.write_text("".join(f"{server.url('/' + n + WELL_KNOWN)}\n" for n in SEEDS))
     env = {
         **os.environ,
         "COLUMNS": os.environ.get("COLUMNS", str(shutil.get_terminal_size((140, 40)).columns)),
@@ -66,6 +69,7 @@ def run_demo(server: LoopbackServer, workdir: Path) -> None:
         "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true",
     }
     print(f"Serving the demo federation ({len(PUBLISHERS)} publishers) at {server.base_url}")
+    print(f"Seeds: {', '.join(SEEDS)}; the others are found through related_metadata.")
     cds_crawler(env, "seeds", "import", str(seed_file), "--tag", "demo")
     cds_crawler(env, "crawl")
     print("\n# Northern Demo Electric publishes a new version; the others stay the same.")
