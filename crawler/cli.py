@@ -255,6 +255,31 @@ def _progress_bar(*, enabled: bool) -> AbstractContextManager[Callable[[int, int
     return crawl_progress()
 
 
+@app.command()
+@with_settings
+def validate(
+    settings: Settings,
+    url: str = typer.Argument(..., help="Metadata URL (or domain) to check."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fetch one live metadata URL and print its conformance findings; stores nothing.
+
+    Exits 1 when there is an error-level finding, 0 otherwise.
+    """
+    from crawler.pipeline.validate import validate_url
+
+    [target] = _targets_or_exit([url])
+    report = _event_loop_runner()(validate_url(settings, target.url))
+    if as_json:
+        print_json(report.to_json())
+    else:
+        from crawler.render import validation_report
+
+        validation_report(report.to_json())
+    if report.has_errors:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 # --- reading (analysts) ------------------------------------------------------------------
 
 

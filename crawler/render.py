@@ -85,6 +85,11 @@ def findings_table(findings: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def validation_report(report: dict[str, Any]) -> None:
+    console.print(f"[bold]{report['url']}[/bold]  {_status(report['status'])}")
+    findings_table(report["findings"])
+
+
 def history_table(url: str, versions: list[dict[str, Any]]) -> None:
     table = Table(title=f"history of {url}")
     for column in ("version", "fetched", "last confirmed", "sha256", "changes"):
