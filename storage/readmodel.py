@@ -14,7 +14,7 @@ from storage.reader import Reader
 
 _SERVER_COLUMNS = """
     s.url, s.canonical_url, s.name, s.status, s.status_since, s.first_seen, s.last_fetched,
-    s.last_changed, s.consecutive_failures, s.discovered_via
+    s.last_changed, s.consecutive_failures, s.discovered_via, s.moved_to
 """
 
 
@@ -38,6 +38,7 @@ def _server_json(reader: Reader, row: dict[str, Any], version_count: int) -> dic
         "versions": version_count,
         "consecutive_failures": row["consecutive_failures"],
         "discovered_via": row["discovered_via"],
+        "moved_to": row["moved_to"],
     }
 
 

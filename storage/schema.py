@@ -88,6 +88,7 @@ servers = Table(
     Column("last_modified", Text, nullable=True, comment="sent back as If-Modified-Since"),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("discovered_via", Text, nullable=False, comment="seed target or linking URL"),
+    Column("moved_to", Text, nullable=True, comment="migration target while status is moved"),
     Column("seed_id", Integer, ForeignKey("seeds.id", ondelete="SET NULL"), nullable=True),
 )
 

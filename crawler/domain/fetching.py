@@ -20,6 +20,7 @@ class FetchOutcome(StrEnum):
     TOO_LARGE = "too_large"  # body (decompressed) over the cap
     BLOCKED = "blocked"  # refused by the network guard: no connection was made
     REDIRECT_ERROR = "redirect_error"  # loop, too many hops, or a redirect without Location
+    MOVED = "moved"  # redirected to another origin: a server migration (final_url is the target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,18 @@ HTTP_TOO_MANY_REDIRECTS = Rule(
 HTTP_BAD_REDIRECT = Rule(
     "http.bad-redirect", E, "RFC 9110 15.4", "A redirect without a usable Location header."
 )
+SERVER_MOVED = Rule(
+    "server.moved",
+    I,
+    "CDSC-WG1-01 5",
+    "The metadata URL redirects to another origin: the server has migrated there.",
+)
+SERVER_MOVED_STATUS = Rule(
+    "server.moved-status",
+    W,
+    "CDSC-WG1-01 5",
+    "A migration redirect uses a status other than 301 Moved Permanently or 302 Found.",
+)
 HTTP_CONTENT_TYPE = Rule(
     "http.content-type",
     W,

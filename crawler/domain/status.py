@@ -25,6 +25,7 @@ _FAILED_FETCH_STATUS = {
     FetchOutcome.CONNECT_ERROR: ServerStatus.UNREACHABLE,
     FetchOutcome.PROTOCOL_ERROR: ServerStatus.UNREACHABLE,
     FetchOutcome.REDIRECT_ERROR: ServerStatus.UNREACHABLE,
+    FetchOutcome.MOVED: ServerStatus.MOVED,
 }
 
 

@@ -62,6 +62,7 @@ class _Progress:
     bytes_received: int = 0
     status_code: int | None = None
     phase: str = ""
+    migrations: bool = False  # a redirect to another origin ends the fetch as MOVED
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: counts requests actually sent, remembers the current phase."""
@@ -147,6 +148,7 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         max_bytes: int | None = None,
+        migrations: bool = False,
     ) -> FetchResult:
         """GET `url`, following redirects, and say what happened.
 
@@ -157,11 +159,13 @@ class Fetcher:
         finding say why. An invalid `url` is BLOCKED too. `etag` / `last_modified` make the
         first request conditional (a 304 is NOT_MODIFIED). The body is decoded (gzip, deflate)
         and capped at `max_bytes` (default `settings.max_document_bytes`). Cancellation and
-        internal errors propagate.
+        internal errors propagate. With `migrations`, a redirect to another origin is a server
+        migration (CDSC-WG1-01 5): it is not followed, and the outcome is MOVED with the target
+        as `final_url`; redirects within the origin are followed either way.
         """
         started_at = datetime.now(UTC)
         clock = time.monotonic()
-        progress = _Progress(url=url, current_url=url)
+        progress = _Progress(url=url, current_url=url, migrations=migrations)
         cap = self._settings.max_document_bytes if max_bytes is None else max_bytes
         try:
             success = await self._follow(progress, _conditional(etag, last_modified), cap)
@@ -201,6 +205,13 @@ class Fetcher:
         assert progress.status_code is not None
         progress.redirects.append(RedirectHop(source, progress.status_code, target))
         progress.current_url = target
+        if progress.migrations and _origin(target) != _origin(progress.url):
+            raise _Failure(
+                FetchOutcome.MOVED,
+                rules.SERVER_MOVED,
+                f"{progress.url} moved to {target} ({progress.status_code} from {source})",
+                "Moved",
+            )
         if target in seen:
             raise _Failure(
                 FetchOutcome.REDIRECT_ERROR,
@@ -257,6 +268,11 @@ class Fetcher:
                 ) from exc
             except httpx.HTTPError as exc:
                 raise _network_failure(exc, target, progress.phase) from exc
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _host_key(url: httpx.URL) -> str:

@@ -41,6 +41,7 @@ class CrawlSummary:
     servers_changed: int
     servers_unchanged: int
     servers_failed: int
+    servers_moved: int
     requests: int
     events: int
     duration_s: float
@@ -53,6 +54,7 @@ class CrawlSummary:
             "servers_changed": self.servers_changed,
             "servers_unchanged": self.servers_unchanged,
             "servers_failed": self.servers_failed,
+            "servers_moved": self.servers_moved,
             "requests": self.requests,
             "events": self.events,
             "duration_s": round(self.duration_s, 3),
@@ -86,6 +88,7 @@ async def crawl(
         servers_changed=tally[Change.CHANGED],
         servers_unchanged=tally[Change.UNCHANGED],
         servers_failed=tally[Change.FAILED],
+        servers_moved=tally[Change.MOVED],
         requests=tally[_REQUESTS],
         events=0,
         duration_s=time.monotonic() - clock,
@@ -145,7 +148,9 @@ class _Pass:
                 poll = await self._poll(fetcher, target)
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
-                await self._offer_links(poll, links)
+                if poll.meaning.moved_to:  # the same entity at its new place: same depth
+                    await self._offer(poll, (poll.meaning.moved_to,), poll.target.depth)
+                await self._offer(poll, links, poll.target.depth + 1)
             finally:
                 self.frontier.done()
 
@@ -165,15 +170,15 @@ class _Pass:
         meaning = replace(poll.meaning, findings=(*poll.meaning.findings, finding))
         return replace(poll, meaning=meaning), ()
 
-    async def _offer_links(self, poll: Poll, links: tuple[str, ...]) -> None:
-        new = self.frontier.unseen(links)
+    async def _offer(self, poll: Poll, urls: tuple[str, ...], depth: int) -> None:
+        """Queue the URLs this poll led to (with their stored state), once per pass."""
+        new = self.frontier.unseen(urls)
         if not new:
             return
         async with self.engine.connect() as conn:
             self.states.update(await servers.states_for(conn, new))
         for url in new:
-            linked = CrawlTarget(url, poll.target.url, None, poll.target.depth + 1)
-            self.frontier.offer(linked)
+            self.frontier.offer(CrawlTarget(url, poll.target.url, None, depth))
 
     async def _poll(self, fetcher: Fetcher, target: CrawlTarget) -> Poll:
         state = self.states.get(target.url)
@@ -182,6 +187,7 @@ class _Pass:
             target.url,
             etag=state.etag if state and has_version else None,
             last_modified=state.last_modified if state and has_version else None,
+            migrations=True,
         )
         meaning = interpret(
             result,

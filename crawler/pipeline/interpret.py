@@ -46,6 +46,7 @@ class Interpretation:
     snapshot: Snapshot | None = None  # a document was received (new or the same content)
     not_modified: bool = False  # 304: the current version is confirmed as is
     findings: tuple[Finding, ...] = ()  # about the attempt itself, when no snapshot
+    moved_to: str | None = None  # the migration target, when the server moved
 
 
 def interpret(
@@ -64,7 +65,19 @@ def interpret(
             )
             return Interpretation(ServerStatus.INVALID, findings=(finding,))
         return Interpretation(status_of_document(current_valid), not_modified=True)
+    if fetch.outcome is FetchOutcome.MOVED:
+        return _interpret_move(fetch)
     return Interpretation(status_of_failed_fetch(fetch.outcome), findings=fetch.findings)
+
+
+def _interpret_move(fetch: FetchResult) -> Interpretation:
+    """A redirect to another origin: the server migrated (CDSC-WG1-01 5 asks for 301 or 302)."""
+    findings = fetch.findings
+    status_code = fetch.redirects[-1].status_code if fetch.redirects else None
+    if status_code not in (301, 302):
+        message = f"moved with status {status_code}; the specification asks for 301 or 302"
+        findings += (rules.SERVER_MOVED_STATUS.finding(fetch.url, "", message),)
+    return Interpretation(ServerStatus.MOVED, findings=findings, moved_to=fetch.final_url)
 
 
 def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:

@@ -33,6 +33,7 @@ class Change(StrEnum):
     CHANGED = "changed"  # a version with different content
     UNCHANGED = "unchanged"  # 304, or the same content again
     FAILED = "failed"  # no document this time (the last good version stays)
+    MOVED = "moved"  # redirected to another origin (the target is crawled as its own server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,8 @@ async def _server_ids(conn: AsyncConnection, polls: Sequence[Poll]) -> list[int]
 def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
     """Add this poll's rows to the batch; what it changes."""
     state, meaning, fetch = poll.state, poll.meaning, poll.fetch
-    change, values = Change.FAILED, _attempt_values(poll)
+    change = Change.MOVED if meaning.moved_to else Change.FAILED
+    values = _attempt_values(poll)
     if meaning.snapshot is not None:
         change = _plan_snapshot(poll, server_id, meaning.snapshot, batch)
         values.update(_document_values(meaning.snapshot, fetch, changed=change != Change.UNCHANGED))
@@ -209,12 +211,14 @@ def _new_server(poll: Poll) -> dict[str, Any]:
 def _attempt_values(poll: Poll) -> dict[str, Any]:
     """Columns every attempt updates, whatever its outcome."""
     status = poll.meaning.status.value
-    failed = poll.meaning.snapshot is None and not poll.meaning.not_modified
+    meaning = poll.meaning
+    failed = meaning.snapshot is None and not meaning.not_modified and not meaning.moved_to
     previous_failures = poll.state.consecutive_failures if poll.state else 0
     values: dict[str, Any] = {
         "status": status,
         "last_fetched": poll.fetch.started_at,
         "consecutive_failures": previous_failures + 1 if failed else 0,
+        "moved_to": meaning.moved_to,
     }
     if poll.state is None or poll.state.status != status:
         values["status_since"] = poll.fetch.started_at

@@ -37,7 +37,8 @@ async def validate_url(settings: Settings, url: str) -> ValidationReport:
     Never raises for anything the server does; nothing is written anywhere.
     """
     async with build_transport(settings) as transport:
-        fetched = await Fetcher(transport, settings, HostLimiter(settings)).fetch(url)
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        fetched = await fetcher.fetch(url, migrations=True)
     meaning = interpret(fetched, current_valid=None, max_links=settings.max_links_per_document)
     found = meaning.snapshot.findings if meaning.snapshot else meaning.findings
     return ValidationReport(url, meaning.status.value, found)

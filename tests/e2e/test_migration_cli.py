@@ -1,0 +1,116 @@
+"""Server migration (CDSC-WG1-01 section 5): a redirect to another origin marks the URL moved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from crawler.testing import LoopbackServer, Response
+from storage import readmodel
+from storage.reader import open_reader
+from tests.cli import run_cli
+
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+
+
+@pytest.fixture
+def old() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    yield server
+    stop()
+
+
+@pytest.fixture
+def new() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    yield server
+    stop()
+
+
+def document(url: str) -> dict[str, Any]:
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": url,
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "name": "Merged Utility",
+        "description": "A utility.",
+        "website": "https://utility.example.com",
+        "documentation": "https://utility.example.com/docs",
+        "support": "https://utility.example.com/support",
+        "capabilities": [],
+    }
+
+
+def crawl(database_url: str) -> dict[str, Any]:
+    result = run_cli(database_url, "crawl", "--json", env=LOOPBACK)
+    assert result.code == 0, result.stderr
+    summary: dict[str, Any] = result.json()
+    return summary
+
+
+def listed(database_url: str) -> dict[str, dict[str, Any]]:
+    with open_reader(database_url) as reader:
+        return {s["url"]: s for s in readmodel.list_servers(reader)}
+
+
+def rules_of(database_url: str, url: str) -> list[str]:
+    with open_reader(database_url) as reader:
+        detail = readmodel.show_server(reader, [url])
+    assert detail is not None
+    return [f["rule"] for f in detail["findings"]]
+
+
+def test_a_301_to_another_origin_is_a_migration_and_the_target_is_crawled(
+    database_url: str, old: LoopbackServer, new: LoopbackServer
+) -> None:
+    source, target = old.url(WELL_KNOWN), new.url(WELL_KNOWN)
+    old.route(WELL_KNOWN, Response.json(document(source)))
+    new.route(WELL_KNOWN, Response.json(document(target)))
+    run_cli(database_url, "seeds", "add", source, env=LOOPBACK)
+    crawl(database_url)
+    old.route(WELL_KNOWN, Response(301, headers={"Location": target}))
+
+    summary = crawl(database_url)
+
+    servers = listed(database_url)
+    assert (servers[source]["status"], servers[source]["moved_to"]) == ("moved", target)
+    assert servers[source]["versions"] == 1  # the last good version stays
+    assert servers[source]["consecutive_failures"] == 0
+    assert (servers[target]["status"], servers[target]["discovered_via"]) == ("ok", source)
+    assert (summary["servers_moved"], summary["servers_new"]) == (1, 1)
+    assert rules_of(database_url, source) == ["server.moved"]
+
+
+def test_a_migration_by_307_is_followed_with_a_warning(
+    database_url: str, old: LoopbackServer, new: LoopbackServer
+) -> None:
+    source, target = old.url(WELL_KNOWN), new.url(WELL_KNOWN)
+    old.route(WELL_KNOWN, Response(307, headers={"Location": target}))
+    new.route(WELL_KNOWN, Response.json(document(target)))
+    run_cli(database_url, "seeds", "add", source, env=LOOPBACK)
+
+    crawl(database_url)
+
+    assert listed(database_url)[source]["status"] == "moved"
+    assert rules_of(database_url, source) == ["server.moved", "server.moved-status"]
+
+
+def test_a_redirect_within_the_origin_is_followed_and_the_url_keeps_its_identity(
+    database_url: str, old: LoopbackServer
+) -> None:
+    source = old.url(WELL_KNOWN)
+    old.route(WELL_KNOWN, Response(302, headers={"Location": "/static/metadata.json"}))
+    old.route("/static/metadata.json", Response.json(document(source)))
+    run_cli(database_url, "seeds", "add", source, env=LOOPBACK)
+
+    summary = crawl(database_url)
+
+    assert list(listed(database_url)) == [source]
+    assert listed(database_url)[source]["status"] == "ok"
+    assert (summary["servers_new"], summary["servers_moved"]) == (1, 0)
