@@ -116,13 +116,14 @@ def main() -> None:
 # --- seeds (operators) -------------------------------------------------------------------
 
 
-def _targets_or_exit(raw: list[str]) -> list[Any]:
-    from crawler.domain.targets import InvalidTarget, normalise_target
+def _targets_or_exit(raw: list[str], *, lists: bool = False) -> list[Any]:
+    from crawler.domain.targets import InvalidTarget, normalise_list_url, normalise_target
 
+    normalise = normalise_list_url if lists else normalise_target
     targets, errors = [], []
     for item in raw:
         try:
-            targets.append(normalise_target(item))
+            targets.append(normalise(item))
         except InvalidTarget as exc:
             errors.append(f"{item[:80]!r}: {exc}")
     if errors:
@@ -130,10 +131,14 @@ def _targets_or_exit(raw: list[str]) -> list[Any]:
     return targets
 
 
-def _store_seeds(settings: Settings, entries: list[Any], source: str) -> list[bool]:
+def _store_seeds(
+    settings: Settings, entries: list[Any], source: str, kind: str = "metadata"
+) -> list[bool]:
     from storage.repositories import seeds
 
-    new = [seeds.NewSeed(e.target.url, e.target.given, tuple(e.tags), source) for e in entries]
+    new = [
+        seeds.NewSeed(e.target.url, e.target.given, tuple(e.tags), source, kind) for e in entries
+    ]
 
     async def job(engine: Any) -> list[bool]:
         from datetime import UTC, datetime
@@ -154,14 +159,21 @@ def _report_added(entries: list[Any], added: list[bool]) -> None:
 @with_settings
 def seeds_add(
     settings: Settings,
-    targets: list[str] = typer.Argument(..., help="Domains, origins or metadata URLs."),
+    targets: list[str] = typer.Argument(None, help="Domains, origins or metadata URLs."),
     tag: list[str] = typer.Option([], "--tag", help="Tag the seeds (repeatable)."),
+    seed_lists: list[str] = typer.Option(
+        [], "--list", help="URL of a remote seed list, re-read on every pass (repeatable)."
+    ),
 ) -> None:
     """Add seeds: a domain or origin becomes its well-known metadata URL."""
     from crawler.domain.seedlist import SeedEntry
 
-    entries = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(targets)]
+    if not targets and not seed_lists:
+        fail("give at least one TARGET or --list URL; nothing was stored", EXIT_USAGE)
+    entries = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(targets or [])]
+    lists = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(seed_lists, lists=True)]
     _report_added(entries, _store_seeds(settings, entries, "cli"))
+    _report_added(lists, _store_seeds(settings, lists, "cli", kind="list"))
 
 
 @seeds_app.command("import")
@@ -206,14 +218,25 @@ def seeds_list(settings: Settings, as_json: bool = JSON_OPTION) -> None:
 def seeds_remove(
     settings: Settings, targets: list[str] = typer.Argument(..., help="Seeds to remove.")
 ) -> None:
-    """Remove seeds (the servers found from them and their history stay)."""
+    """Remove seeds or seed lists (the servers found from them and their history stay)."""
+    from crawler.domain.targets import InvalidTarget, normalise_list_url
     from storage.repositories import seeds
 
     normalised = _targets_or_exit(targets)
+    # A seed list keeps its own path: "https://h/" is the list at "/", not the well-known URL.
+    as_lists: list[str | None] = []
+    for raw in targets:
+        try:
+            as_lists.append(normalise_list_url(raw).url)
+        except InvalidTarget:
+            as_lists.append(None)
 
     async def job(engine: Any) -> list[int]:
         async with engine.begin() as conn:
-            return [await seeds.remove(conn, t.url) for t in normalised]
+            return [
+                await seeds.remove(conn, t.url) + (await seeds.remove(conn, lst) if lst else 0)
+                for t, lst in zip(normalised, as_lists, strict=True)
+            ]
 
     missing = [t.url for t, n in zip(normalised, run(settings, job), strict=True) if n == 0]
     if missing:

@@ -45,7 +45,12 @@ def _server_json(reader: Reader, row: dict[str, Any], version_count: int) -> dic
 def list_seeds(reader: Reader) -> list[dict[str, Any]]:
     """Every seed, ordered by kind and URL."""
     rows = reader.rows(
-        "SELECT url, kind, target, tags, source, added_at FROM seeds ORDER BY kind, url"
+        """
+        SELECT s.url, s.kind, s.target, s.tags, s.source, s.added_at, s.last_fetched, s.status,
+               s.message, l.url AS list_url
+        FROM seeds s LEFT JOIN seeds l ON l.id = s.list_seed_id
+        ORDER BY s.kind, s.url
+        """
     )
     return [
         {
@@ -55,6 +60,10 @@ def list_seeds(reader: Reader) -> list[dict[str, Any]]:
             "tags": reader.json(row["tags"]),
             "source": row["source"],
             "added_at": _iso(reader.timestamp(row["added_at"])),
+            "list": row["list_url"],
+            "last_fetched": _iso(reader.timestamp(row["last_fetched"])),
+            "status": row["status"],
+            "message": row["message"],
         }
         for row in rows
     ]

@@ -60,6 +60,9 @@ seeds = Table(
         comment="the remote seed list this seed was read from, if any",
     ),
     Column("added_at", UtcDateTime, nullable=False),
+    Column("last_fetched", UtcDateTime, nullable=True, comment="seed lists: last read"),
+    Column("status", String(16), nullable=True, comment="seed lists: ok, invalid, unreachable..."),
+    Column("message", Text, nullable=True, comment="seed lists: what the last read found"),
     UniqueConstraint("kind", "url"),
 )
 

@@ -32,15 +32,7 @@ def normalise_target(raw: str) -> Target:
     Raises InvalidTarget for anything else (empty, too long, control characters, another
     scheme, credentials in the URL, a host that is not a valid name or address).
     """
-    given = raw.strip()
-    if not given:
-        raise InvalidTarget("empty target")
-    if len(given) > MAX_TARGET_LENGTH:
-        raise InvalidTarget(f"target is {len(given)} characters long (at most {MAX_TARGET_LENGTH})")
-    if _CONTROL.search(given):
-        raise InvalidTarget(f"target contains control characters: {given[:80]!r}")
-    if any(ch.isspace() for ch in given):
-        raise InvalidTarget(f"target contains white space: {given[:80]!r}")
+    given = _checked_text(raw)
     if "://" not in given:
         if ":" in given.split("/", 1)[0] and not given.startswith("["):
             scheme = given.split(":", 1)[0]
@@ -50,12 +42,36 @@ def normalise_target(raw: str) -> Target:
     return Target(given, _normalise_url(given))
 
 
+def normalise_list_url(raw: str) -> Target:
+    """A remote seed list's URL: a full http(s) URL, normalised, with its own path kept.
+
+    Raises InvalidTarget as `normalise_target` does, and for anything but a full URL.
+    """
+    given = _checked_text(raw)
+    if "://" not in given:
+        raise InvalidTarget(f"a seed list needs a full URL (https://...), not {given[:80]!r}")
+    return Target(given, _normalise_url(given, empty_path="/"))
+
+
+def _checked_text(raw: str) -> str:
+    given = raw.strip()
+    if not given:
+        raise InvalidTarget("empty target")
+    if len(given) > MAX_TARGET_LENGTH:
+        raise InvalidTarget(f"target is {len(given)} characters long (at most {MAX_TARGET_LENGTH})")
+    if _CONTROL.search(given):
+        raise InvalidTarget(f"target contains control characters: {given[:80]!r}")
+    if any(ch.isspace() for ch in given):
+        raise InvalidTarget(f"target contains white space: {given[:80]!r}")
+    return given
+
+
 def _looks_like_host_port(text: str) -> bool:
     _, _, rest = text.partition(":")
     return rest.split("/", 1)[0].isdigit()
 
 
-def _normalise_url(text: str) -> str:
+def _normalise_url(text: str, empty_path: str = WELL_KNOWN_PATH) -> str:
     try:
         parts = urlsplit(text)
         hostname = parts.hostname
@@ -77,7 +93,7 @@ def _normalise_url(text: str) -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = parts.path
     if path in ("", "/"):
-        path = WELL_KNOWN_PATH
+        path = empty_path
     return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 

@@ -21,6 +21,7 @@ from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
 from crawler.pipeline.interpret import CrawlTarget, interpret
+from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
 from storage.repositories import crawls, fetch_log, seeds, servers
@@ -42,6 +43,7 @@ class CrawlSummary:
     servers_unchanged: int
     servers_failed: int
     servers_moved: int
+    seed_lists: int
     requests: int
     events: int
     duration_s: float
@@ -55,6 +57,7 @@ class CrawlSummary:
             "servers_unchanged": self.servers_unchanged,
             "servers_failed": self.servers_failed,
             "servers_moved": self.servers_moved,
+            "seed_lists": self.seed_lists,
             "requests": self.requests,
             "events": self.events,
             "duration_s": round(self.duration_s, 3),
@@ -76,11 +79,15 @@ async def crawl(
     started = datetime.now(UTC)
     async with engine.begin() as conn:
         crawl_id = await crawls.start(conn, started)
-        known = await seeds.metadata_seeds(conn)
-        targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
-        states = await servers.states_for(conn, [t.url for t in targets])
-    pass_ = _Pass(settings, engine, crawl_id, states, progress)
-    tally = await pass_.run(targets)
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        lists_read, list_requests = (0, 0) if only else await refresh_seed_lists(engine, fetcher)
+        async with engine.connect() as conn:
+            known = await seeds.metadata_seeds(conn)
+            targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
+            states = await servers.states_for(conn, [t.url for t in targets])
+        pass_ = _Pass(settings, engine, crawl_id, states, progress)
+        tally = await pass_.run(targets, fetcher)
     summary = CrawlSummary(
         crawl_id=crawl_id,
         servers_seen=pass_.frontier.size,
@@ -89,7 +96,8 @@ async def crawl(
         servers_unchanged=tally[Change.UNCHANGED],
         servers_failed=tally[Change.FAILED],
         servers_moved=tally[Change.MOVED],
-        requests=tally[_REQUESTS],
+        seed_lists=lists_read,
+        requests=tally[_REQUESTS] + list_requests,
         events=0,
         duration_s=time.monotonic() - clock,
     )
@@ -121,24 +129,19 @@ class _Pass:
         self.tally: Counter[str] = Counter()
         self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
 
-    async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
+    async def run(self, targets: Sequence[CrawlTarget], fetcher: Fetcher) -> Counter[str]:
         for target in targets:
             self.frontier.offer(target)
-        async with build_transport(self.settings) as transport:
-            fetcher = Fetcher(transport, self.settings, HostLimiter(self.settings))
-            async with asyncio.TaskGroup() as group:
-                writers = [
-                    group.create_task(self._write()) for _ in range(_writer_count(self.engine))
-                ]
-                fetchers = [
-                    group.create_task(self._fetch(fetcher))
-                    for _ in range(self.settings.concurrency)
-                ]
-                await self.frontier.join()
-                for task in fetchers:
-                    task.cancel()
-                for _ in writers:
-                    await self.polls.put(None)
+        async with asyncio.TaskGroup() as group:
+            writers = [group.create_task(self._write()) for _ in range(_writer_count(self.engine))]
+            fetchers = [
+                group.create_task(self._fetch(fetcher)) for _ in range(self.settings.concurrency)
+            ]
+            await self.frontier.join()
+            for task in fetchers:
+                task.cancel()
+            for _ in writers:
+                await self.polls.put(None)
         return self.tally
 
     async def _fetch(self, fetcher: Fetcher) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import seeds
@@ -93,3 +93,56 @@ async def metadata_seeds(conn: AsyncConnection, urls: Sequence[str] | None = Non
     if urls is not None:
         query = query.where(seeds.c.url.in_(list(urls)))
     return [_row(r) for r in await conn.execute(query)]
+
+
+async def seed_lists(conn: AsyncConnection) -> list[SeedRow]:
+    query = select(seeds).where(seeds.c.kind == LIST).order_by(seeds.c.id)
+    return [_row(r) for r in await conn.execute(query)]
+
+
+async def record_list_read(
+    conn: AsyncConnection, list_id: int, status: str, message: str, now: datetime
+) -> None:
+    await conn.execute(
+        update(seeds)
+        .where(seeds.c.id == list_id)
+        .values(last_fetched=now, status=status, message=message)
+    )
+
+
+async def sync_list_entries(
+    conn: AsyncConnection, seed_list: SeedRow, entries: Sequence[NewSeed], now: datetime
+) -> tuple[int, int]:
+    """Make the list's entry seeds exactly `entries`; (added, removed).
+
+    An entry that is already a seed of its own (an operator's, or another list's) is left as
+    it is, and stays when the list drops it.
+    """
+    current = {
+        r.url: r.id
+        for r in await conn.execute(
+            select(seeds.c.id, seeds.c.url).where(seeds.c.list_seed_id == seed_list.id)
+        )
+    }
+    wanted = {entry.url: entry for entry in entries}
+    gone = [seed_id for url, seed_id in current.items() if url not in wanted]
+    if gone:
+        await conn.execute(delete(seeds).where(seeds.c.id.in_(gone)))
+    fresh = [entry for url, entry in wanted.items() if url not in current]
+    taken = {key[1] for key in await _by_key(conn, {(METADATA, e.url) for e in fresh})}
+    rows = [
+        {
+            "kind": METADATA,
+            "url": entry.url,
+            "target": entry.target,
+            "tags": sorted(set(entry.tags)),
+            "source": entry.source,
+            "list_seed_id": seed_list.id,
+            "added_at": now,
+        }
+        for entry in fresh
+        if entry.url not in taken
+    ]
+    if rows:
+        await conn.execute(insert(seeds), rows)
+    return len(rows), len(gone)
