@@ -38,6 +38,24 @@ HTTP_TOO_MANY_REDIRECTS = Rule(
 HTTP_BAD_REDIRECT = Rule(
     "http.bad-redirect", E, "RFC 9110 15.4", "A redirect without a usable Location header."
 )
+HTTP_SOFT_404 = Rule(
+    "http.soft-404",
+    E,
+    "CDSC-WG1-01 3.1",
+    "An HTML page answered with 200 at the metadata URL (a soft 404): nothing is published.",
+)
+ACCESS_WELL_KNOWN_RESTRICTED = Rule(
+    "access.well-known-restricted",
+    E,
+    "CDSC-WG1-01 8.1",
+    "The well-known metadata URL requires authentication (401/403); it MUST be public.",
+)
+ACCESS_RESTRICTED = Rule(
+    "access.restricted",
+    W,
+    "CDSC-WG1-01 8.1",
+    "A metadata URL other than the well-known one requires authentication (401/403).",
+)
 SERVER_MOVED = Rule(
     "server.moved",
     I,
@@ -194,6 +212,12 @@ METADATA_DUPLICATE_VALUE = Rule(
 )
 
 # --- links between documents (the crawl frontier) ---
+METADATA_CANONICAL_URL = Rule(
+    "metadata.canonical-url-differs",
+    W,
+    "CDSC-WG1-01 3.2",
+    "cds_metadata_url names another URL than the one fetched; it is recorded as canonical.",
+)
 LINKS_TOO_MANY = Rule(
     "links.too-many",
     W,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.domain import rules
 from crawler.domain.canonical import canonical_form
@@ -13,6 +14,7 @@ from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.links import related_metadata_links
 from crawler.domain.metadata import validate_metadata
 from crawler.domain.status import ServerStatus, status_of_document, status_of_failed_fetch
+from crawler.domain.targets import WELL_KNOWN_PATH, InvalidTarget, normalise_target
 
 _JSON_TYPES = ("application/json",)
 
@@ -67,7 +69,21 @@ def interpret(
         return Interpretation(status_of_document(current_valid), not_modified=True)
     if fetch.outcome is FetchOutcome.MOVED:
         return _interpret_move(fetch)
+    if fetch.outcome is FetchOutcome.HTTP_ERROR and fetch.status_code in (401, 403):
+        return _interpret_restricted(fetch)
     return Interpretation(status_of_failed_fetch(fetch.outcome), findings=fetch.findings)
+
+
+def _interpret_restricted(fetch: FetchResult) -> Interpretation:
+    """401/403: a conformance error at the well-known URI (8.1), a restriction elsewhere."""
+    answer = f"{fetch.final_url} answered {fetch.status_code}"
+    if urlsplit(fetch.url).path == WELL_KNOWN_PATH:
+        message = f"{answer}: the well-known metadata URL must not require authentication"
+        finding = rules.ACCESS_WELL_KNOWN_RESTRICTED.finding(fetch.url, "", message)
+        return Interpretation(ServerStatus.INVALID, findings=(finding,))
+    message = f"{answer}: this metadata URL is restricted to authenticated clients"
+    finding = rules.ACCESS_RESTRICTED.finding(fetch.url, "", message)
+    return Interpretation(ServerStatus.UNREACHABLE, findings=(finding,))
 
 
 def _interpret_move(fetch: FetchResult) -> Interpretation:
@@ -85,10 +101,19 @@ def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:
     document, parse_findings = parse_json_object(fetch.body or b"", url)
     response_findings = _content_type_findings(fetch)
     if document is None:
+        if _looks_like_html(fetch):
+            message = "an HTML page, not a JSON metadata document (a soft 404?)"
+            parse_findings = (rules.HTTP_SOFT_404.finding(url, "", message),)
         return Interpretation(ServerStatus.INVALID, findings=parse_findings + response_findings)
     report = validate_metadata(document, url)
     links, link_findings = related_metadata_links(document, url, max_links=max_links)
-    found = parse_findings + response_findings + report.findings + link_findings
+    found = (
+        parse_findings
+        + response_findings
+        + report.findings
+        + link_findings
+        + _canonical_url_findings(report.canonical_url, fetch.url)
+    )
     valid = not has_errors(found)
     canonical, sha256 = canonical_form(document)
     snapshot = Snapshot(
@@ -103,6 +128,28 @@ def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:
         links=links,
     )
     return Interpretation(status_of_document(valid), snapshot=snapshot)
+
+
+def _looks_like_html(fetch: FetchResult) -> bool:
+    media_type = (fetch.content_type or "").split(";", 1)[0].strip().lower()
+    start = (fetch.body or b"").lstrip()[:15].lower()
+    return media_type == "text/html" or start.startswith((b"<!doctype html", b"<html"))
+
+
+def _canonical_url_findings(canonical: str | None, fetched: str) -> tuple[Finding, ...]:
+    """A cds_metadata_url naming another URL than the one fetched (normalised alike)."""
+    if canonical is None:
+        return ()
+    try:
+        same = normalise_target(canonical).url == fetched
+    except InvalidTarget:
+        return ()  # the validator reports a malformed URL
+    if same:
+        return ()
+    message = (
+        f"cds_metadata_url is {canonical[:120]!r}, but the document was fetched from {fetched}"
+    )
+    return (rules.METADATA_CANONICAL_URL.finding(fetched, "/cds_metadata_url", message),)
 
 
 def _content_type_findings(fetch: FetchResult) -> tuple[Finding, ...]:

@@ -126,8 +126,13 @@ def test_second_poll_is_conditional_and_a_304_changes_nothing(
 
 HOSTILE: dict[str, tuple[Any, str, str]] = {
     # name: (handler, expected status, expected rule)
-    "not-json": (
+    "soft-404": (
         Response(200, b"<html>hello</html>", {"Content-Type": "text/html"}),
+        "invalid",
+        "http.soft-404",
+    ),
+    "not-json": (
+        Response(200, b"name = utility", {"Content-Type": "application/json"}),
         "invalid",
         "json.syntax",
     ),
@@ -226,3 +231,44 @@ def test_crawl_seed_option_fetches_only_the_given_targets(
     assert summary["servers_seen"] == 1
     assert list(servers_by_path(database_url)) == ["a"]
     assert server.requests[f"/b{WELL_KNOWN}"] == 0
+
+
+def test_authentication_at_the_well_known_url_is_an_error_elsewhere_a_restriction(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response(403, b"forbidden"))
+    server.route("/private/metadata.json", Response(401, b"log in first"))
+    public, private = server.url(WELL_KNOWN), server.url("/private/metadata.json")
+    assert run_cli(database_url, "seeds", "add", public, private, env=LOOPBACK).code == 0
+
+    crawl(database_url)
+
+    with open_reader(database_url) as reader:
+        found = {url: readmodel.show_server(reader, [url]) for url in (public, private)}
+    assert found[public] is not None
+    assert found[private] is not None
+    assert found[public]["status"] == "invalid"
+    assert [f["rule"] for f in found[public]["findings"]] == ["access.well-known-restricted"]
+    assert found[private]["status"] == "unreachable"
+    assert [f["rule"] for f in found[private]["findings"]] == ["access.restricted"]
+
+
+def test_a_canonical_url_that_differs_is_a_finding_and_is_recorded(
+    database_url: str, server: LoopbackServer
+) -> None:
+    path = f"/u{WELL_KNOWN}"
+    moved_elsewhere = {
+        **document("u", server.base_url),
+        "cds_metadata_url": "https://utility.example.com/cds.json",
+    }
+    server.route(path, Response.json(moved_elsewhere))
+    add_seeds(database_url, server, "u")
+
+    crawl(database_url)
+
+    detail = run_cli(database_url, "show", server.url(path), "--json").json()
+    assert detail["canonical_url"] == "https://utility.example.com/cds.json"
+    assert [(f["rule"], f["pointer"]) for f in detail["findings"]] == [
+        ("metadata.canonical-url-differs", "/cds_metadata_url")
+    ]
+    assert detail["status"] == "ok"
