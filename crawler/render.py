@@ -70,7 +70,21 @@ def server_detail(detail: dict[str, Any]) -> None:
             f"sha256 {version['content_sha256'][:16]}…"
         )
         console.print_json(data=detail["document"])
+    relations_table(detail["related"], detail["linked_from"])
     findings_table(detail["findings"])
+
+
+def relations_table(related: list[dict[str, Any]], linked_from: list[dict[str, Any]]) -> None:
+    if not related and not linked_from:
+        return
+    table = Table(title="related metadata")
+    for column in ("direction", "url", "relationship"):
+        table.add_column(column, overflow="fold")
+    for direction, rows in (("links to", related), ("linked from", linked_from)):
+        for row in rows:
+            verdict = f"confirmed ({row['basis']})" if row["confirmed"] else "claimed only"
+            table.add_row(direction, row["url"], verdict)
+    console.print(table)
 
 
 def findings_table(findings: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.domain.diff import describe_changes, json_patch
+from crawler.domain.relations import confirmation
 from storage.reader import Reader
 
 _SERVER_COLUMNS = """
@@ -145,11 +146,47 @@ def show_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
     )
     return {
         **_server_json(reader, server, count["n"]),
+        **_relations(reader, server["url"], current["id"] if current else None),
         "current_version": _version_json(reader, current) if current else None,
         "document": current["content"] if current else None,
         "coverage_entries": [],
         "oauth_metadata": None,
         "findings": [_finding_json(f) for f in findings],
+    }
+
+
+_CURRENT_VERSION_IDS = "SELECT max(id) FROM versions GROUP BY server_id"
+
+
+def _relations(reader: Reader, url: str, version_id: int | None) -> dict[str, Any]:
+    """The related_metadata links of the current version (`related`) and the servers whose
+    current version links here (`linked_from`), each confirmed or only claimed."""
+    outgoing = reader.rows(
+        """
+        SELECT l.url, t.status FROM links l LEFT JOIN servers t ON t.url = l.url
+        WHERE l.version_id = :version_id ORDER BY l.position
+        """,
+        {"version_id": version_id},
+    )
+    incoming = reader.rows(
+        f"""
+        SELECT DISTINCT s.url FROM links l JOIN servers s ON s.id = l.server_id
+        WHERE l.url = :url AND l.version_id IN ({_CURRENT_VERSION_IDS}) ORDER BY s.url
+        """,
+        {"url": url},
+    )
+    linking = {row["url"] for row in incoming}
+    linked = {row["url"] for row in outgoing}
+
+    def relation(other: str, back: bool, **extra: Any) -> dict[str, Any]:
+        basis = confirmation(url, other, links_back=back)
+        return {"url": other, "confirmed": basis is not None, "basis": basis, **extra}
+
+    return {
+        "related": [
+            relation(row["url"], row["url"] in linking, status=row["status"]) for row in outgoing
+        ],
+        "linked_from": [relation(other, other in linked) for other in sorted(linking)],
     }
 
 
