@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -71,11 +71,26 @@ class Settings(BaseSettings):
     fetch_log_retention_days: int = Field(
         90, ge=0, description="Days of fetch log kept (0 keeps everything)."
     )
+    host_headers: dict[str, dict[str, SecretStr]] = Field(
+        default_factory=dict,
+        description="Headers (credentials) sent only to the named host ([host_headers.HOST]).",
+        json_schema_extra={TOML_ONLY: True},
+    )
     sinks: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Event sinks ([[sinks]] tables of the TOML file).",
         json_schema_extra={TOML_ONLY: True},
     )
+
+    def headers_for(self, host: str) -> dict[str, str]:
+        """The configured headers for exactly this host (never for another)."""
+        if not self.host_headers:
+            return {}
+        configured = self._host_headers_by_name().get(host.lower().rstrip("."), {})
+        return {name: value.get_secret_value() for name, value in configured.items()}
+
+    def _host_headers_by_name(self) -> dict[str, dict[str, SecretStr]]:
+        return {host.lower().rstrip("."): headers for host, headers in self.host_headers.items()}
 
     @model_validator(mode="after")
     def _poll_bounds_in_order(self) -> Settings:

@@ -240,7 +240,7 @@ class Fetcher:
         request = httpx.Request(
             "GET",
             target,
-            headers={**self._headers, **headers},
+            headers={**self._headers, **self._settings.headers_for(target.host), **headers},
             extensions={"timeout": self._timeouts, "trace": progress.trace},
         )
         async with self._limiter.slot(_host_key(target)):

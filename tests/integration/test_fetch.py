@@ -687,3 +687,29 @@ async def test_https_with_a_verified_certificate_for_the_host_name() -> None:
     assert json.loads(ok.body or b"") == DOC
     assert refused.outcome is FetchOutcome.CONNECT_ERROR
     assert "certificate" in refused.findings[0].message.lower()
+
+
+async def test_configured_credentials_go_to_their_host_only(server: LoopbackServer) -> None:
+    other = await loopback_server_on("127.0.0.2")
+    seen: dict[str, str | None] = {}
+
+    def recording(name: str, response: Response) -> Any:
+        async def handler(request: Request, writer: asyncio.StreamWriter) -> Response:
+            seen[name] = request.headers.get("authorization")
+            return response
+
+        return handler
+
+    server.route(
+        PATH, recording("configured", Response(302, headers={"Location": other.url(PATH)}))
+    )
+    other.route(PATH, recording("other", Response.json(DOC)))
+    settings = make_settings(host_headers={"127.0.0.1": {"Authorization": "Bearer s3cret"}})
+    try:
+        result = await fetch_once(server.url(PATH), settings)
+    finally:
+        await other.close()
+
+    assert result.outcome is FetchOutcome.OK
+    assert seen == {"configured": "Bearer s3cret", "other": None}
+    assert "s3cret" not in repr(settings)

@@ -299,3 +299,15 @@ def test_sinks_are_read_from_the_config_file_and_are_not_flags(tmp_path: Path) -
 def test_poll_interval_bounds_must_be_in_order() -> None:
     with pytest.raises(ConfigurationError, match="poll_min_interval"):
         load_settings({"poll_min_interval": 7200, "poll_max_interval": 3600})
+
+
+def test_host_headers_come_from_the_config_file_only_and_stay_secret(tmp_path: Path) -> None:
+    config = tmp_path / "credentials.toml"
+    config.write_text('[host_headers."Data.Utility.example.com"]\nAuthorization = "Bearer t0ken"\n')
+
+    settings = load_settings({"config": str(config)})
+
+    assert settings.headers_for("data.utility.example.com") == {"Authorization": "Bearer t0ken"}
+    assert settings.headers_for("utility.example.com") == {}
+    assert "t0ken" not in repr(settings)
+    assert "host_headers" not in flag_fields()
