@@ -272,3 +272,24 @@ def test_a_canonical_url_that_differs_is_a_finding_and_is_recorded(
         ("metadata.canonical-url-differs", "/cds_metadata_url")
     ]
     assert detail["status"] == "ok"
+
+
+def test_every_json_output_is_pure_json_even_when_logging(
+    database_url: str, server: LoopbackServer
+) -> None:
+    path = f"/u{WELL_KNOWN}"
+    server.route(path, Response.json(document("u", server.base_url)))
+    add_seeds(database_url, server, "u")
+    url = server.url(path)
+
+    for args in (
+        ["crawl", "--json"],
+        ["servers", "--json"],
+        ["show", url, "--json"],
+        ["history", url, "--json"],
+        ["seeds", "list", "--json"],
+        ["validate", url, "--json"],
+    ):
+        result = run_cli(database_url, "-v", *args, env=LOOPBACK)
+        assert result.code == 0, (args, result.stderr)
+        json.loads(result.stdout)  # nothing but JSON on stdout
