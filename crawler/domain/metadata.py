@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from crawler.domain import rules
+from crawler.domain.checks import (
+    cap_repeats,
+    cite,
+    datetime_problem,
+    describe,
+    quote,
+    string_or_none,
+    url_problem,
+)
 from crawler.domain.findings import has_errors, json_pointer
 from crawler.domain.rfc3339 import parse_rfc3339
 
@@ -63,9 +68,9 @@ def validate_metadata(document: dict[str, Any], url: str) -> MetadataReport:
     ]
     return MetadataReport(
         draft=spec.draft,
-        findings=_cap_repeats(findings),
-        name=_string_or_none(document.get("name")),
-        canonical_url=_string_or_none(document.get("cds_metadata_url")),
+        findings=cap_repeats(findings),
+        name=string_or_none(document.get("name")),
+        canonical_url=string_or_none(document.get("cds_metadata_url")),
     )
 
 
@@ -212,7 +217,7 @@ def _member_findings(document: dict[str, Any], spec: _DraftSpec, url: str) -> It
         if member.name in document:
             yield from _value_findings(member, document[member.name], url)
         elif member.required:
-            yield _cite(
+            yield cite(
                 rules.METADATA_REQUIRED,
                 member.section,
                 url,
@@ -234,45 +239,45 @@ def _scalar_findings(
     member: _Member, kind: _Kind, label: str, pointer: str, value: Any, url: str
 ) -> Iterator[Finding]:
     if not isinstance(value, str):
-        yield _cite(
+        yield cite(
             rules.METADATA_TYPE,
             member.section,
             url,
             pointer,
-            f"`{label}` is {_describe(value)}, expected {kind.value}",
+            f"`{label}` is {describe(value)}, expected {kind.value}",
         )
         return
     problem = _format_problem(kind, value)
     if problem is not None:
         rule = rules.METADATA_URL if kind is _Kind.URL else rules.METADATA_DATETIME
-        yield _cite(rule, member.section, url, pointer, f"`{label}` is {_quote(value)}: {problem}")
+        yield cite(rule, member.section, url, pointer, f"`{label}` is {quote(value)}: {problem}")
     if member.name == "cds_metadata_version" and value != _SUPPORTED_VERSION:
-        yield _cite(
+        yield cite(
             rules.METADATA_VERSION,
             member.section,
             url,
             pointer,
-            f'`{label}` is {_quote(value)}, expected "{_SUPPORTED_VERSION}"; '
+            f'`{label}` is {quote(value)}, expected "{_SUPPORTED_VERSION}"; '
             f"validated as {_SUPPORTED_VERSION} anyway",
         )
 
 
 def _format_problem(kind: _Kind, value: str) -> str | None:
     if kind is _Kind.URL:
-        return _url_problem(value)
+        return url_problem(value)
     if kind is _Kind.DATETIME and parse_rfc3339(value) is None:
-        return _datetime_problem(value)
+        return datetime_problem(value)
     return None
 
 
 def _array_findings(member: _Member, value: Any, url: str) -> Iterator[Finding]:
     if not isinstance(value, list):
-        yield _cite(
+        yield cite(
             rules.METADATA_TYPE,
             member.section,
             url,
             json_pointer(member.name),
-            f"`{member.name}` is {_describe(value)}, expected {member.kind.value}",
+            f"`{member.name}` is {describe(value)}, expected {member.kind.value}",
         )
         return
     first_seen: dict[str, int] = {}
@@ -285,12 +290,12 @@ def _array_findings(member: _Member, value: Any, url: str) -> Iterator[Finding]:
             continue
         yield from _enum_findings(member, label, pointer, element, url)
         if element in first_seen:
-            yield _cite(
+            yield cite(
                 rules.METADATA_DUPLICATE_VALUE,
                 member.section,
                 url,
                 pointer,
-                f"`{label}` repeats {_quote(element)}, already at index {first_seen[element]}",
+                f"`{label}` repeats {quote(element)}, already at index {first_seen[element]}",
             )
         else:
             first_seen[element] = index
@@ -302,12 +307,12 @@ def _enum_findings(
     if member.known is None or element in member.known:
         return
     known = ", ".join(sorted(member.known))
-    yield _cite(
+    yield cite(
         rules.METADATA_UNKNOWN_VALUE,
         member.known_section,
         url,
         pointer,
-        f"`{label}` is {_quote(element)}, not a value known for `{member.name}` ({known}); "
+        f"`{label}` is {quote(element)}, not a value known for `{member.name}` ({known}); "
         "kept and otherwise ignored",
     )
 
@@ -321,7 +326,7 @@ def _capability_link_findings(
     for link in spec.links:
         if link.capability in capabilities and link.member not in document:
             index = capabilities.index(link.capability)
-            yield _cite(
+            yield cite(
                 link.rule,
                 link.section,
                 url,
@@ -341,219 +346,6 @@ def _unknown_member_findings(
         yield rules.METADATA_UNKNOWN_FIELD.finding(
             url,
             json_pointer(name),
-            f"unknown member {_quote(str(name))} ({_describe(value)}) is not defined by "
+            f"unknown member {quote(str(name))} ({describe(value)}) is not defined by "
             f"{spec.title}; kept as published, otherwise ignored",
         )
-
-
-def _cite(rule: Rule, section: str, url: str, pointer: str, message: str) -> Finding:
-    cited = rule if rule.section == section else replace(rule, section=section)
-    return cited.finding(url, pointer, message)
-
-
-# --- keeping the list of findings readable ---------------------------------------------------
-
-_MAX_REPEATS = 50
-
-
-def _cap_repeats(findings: list[Finding]) -> tuple[Finding, ...]:
-    """At most _MAX_REPEATS findings per rule and parent pointer, then one that counts the rest.
-
-    The count keeps the rule, severity and section of what it replaces, so a long hostile
-    array cannot hide an error or flood the store.
-    """
-    seen: Counter[tuple[str, str]] = Counter()
-    dropped: dict[tuple[str, str], tuple[Finding, int]] = {}
-    kept: list[Finding] = []
-    for finding in findings:
-        key = (finding.rule, _parent(finding.pointer))
-        seen[key] += 1
-        if seen[key] <= _MAX_REPEATS:
-            kept.append(finding)
-        else:
-            first, count = dropped.get(key, (finding, 0))
-            dropped[key] = (first, count + 1)
-    for (rule_id, parent), (first, count) in dropped.items():
-        where = parent or "the document"
-        message = (
-            f"{count} more {rule_id} findings in {where} are not listed "
-            f"(the first {_MAX_REPEATS} are)"
-        )
-        kept.append(replace(first, pointer=parent, message=message))
-    return tuple(kept)
-
-
-def _parent(pointer: str) -> str:
-    return pointer.rpartition("/")[0]
-
-
-# --- describing values in messages -----------------------------------------------------------
-
-_MAX_SHOWN = 80
-_MAX_INT_BITS_SHOWN = 256  # repr() of a far longer int is slow, or refused past 4300 digits
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {'true' if value else 'false'}"
-    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS_SHOWN:
-        return f"an integer of {value.bit_length()} bits"
-    if isinstance(value, int | float):
-        return f"the number {_clip(repr(value))}"
-    if isinstance(value, str):
-        return f"the string {_quote(value)}"
-    if isinstance(value, list):
-        return f"an array of {_count(len(value), 'element')}"
-    if isinstance(value, dict):
-        return f"an object with {_count(len(value), 'member')}"
-    return f"a {type(value).__name__}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _quote(text: str) -> str:
-    return json.dumps(_clip(text), ensure_ascii=False)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _string_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-# --- RFC 3339 date-times: what is wrong, in words --------------------------------------------
-
-_EXAMPLE_DATETIME = '"2024-01-01T00:00:00Z"'
-_DATETIME_HINTS = (
-    (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date without a time"),
-    (
-        re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} .*"),
-        "date and time are separated by a space, not 'T'",
-    ),
-    (
-        re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"),
-        "it has no offset ('Z' or +hh:mm)",
-    ),
-)
-
-
-def _datetime_problem(text: str) -> str:
-    hint = next(
-        (hint for pattern, hint in _DATETIME_HINTS if pattern.fullmatch(text)),
-        "not a valid date-time",
-    )
-    return f"{hint}; expected an RFC 3339 date-time such as {_EXAMPLE_DATETIME}"
-
-
-# --- RFC 3986 URLs: absolute, http or https, with a host -------------------------------------
-
-_NOT_URL_CHAR = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(?=:)")
-_AUTHORITY_END = re.compile(r"[/?#]")
-_USERINFO = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*")
-_REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
-_IP_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
-_BRACKET = re.compile(r"[\[\]]")
-_MAX_PORT = 65535
-
-
-def _url_problem(text: str) -> str | None:
-    """Why `text` is not an absolute http(s) URL with a host (RFC 3986); None when it is."""
-    if not text:
-        return "an empty string, expected an absolute http(s) URL"
-    return _character_problem(text) or _structure_problem(text)
-
-
-def _character_problem(text: str) -> str | None:
-    bad = _NOT_URL_CHAR.search(text)
-    if bad is not None:
-        char = bad.group()
-        return (
-            f"contains {char!r} (U+{ord(char):04X}) at position {bad.start()}, "
-            "which a URL must percent-encode"
-        )
-    percent = _BAD_PERCENT.search(text)
-    if percent is not None:
-        return f"has a '%' at position {percent.start()} not followed by two hex digits"
-    return None
-
-
-def _structure_problem(text: str) -> str | None:
-    scheme = _SCHEME.match(text)
-    if scheme is None:
-        return "not an absolute URL (no scheme); expected one starting with https://"
-    if scheme.group().lower() not in ("http", "https"):
-        return f"has the scheme {_quote(scheme.group())}, expected http or https"
-    start = scheme.end() + 1
-    if not text.startswith("//", start):
-        return "has no '//' and host after its scheme"
-    end = _AUTHORITY_END.search(text, start + 2)
-    stop = end.start() if end is not None else len(text)
-    return _authority_problem(text[start + 2 : stop]) or _tail_problem(text, stop)
-
-
-def _authority_problem(authority: str) -> str | None:
-    userinfo, at, host_port = authority.rpartition("@")
-    if at and _USERINFO.fullmatch(userinfo) is None:
-        return "has characters not allowed in its user information (before '@')"
-    if host_port.startswith("["):
-        return _ip_literal_problem(host_port)
-    host, _, port = host_port.partition(":")
-    if not host:
-        return "has no host"
-    if _REG_NAME.fullmatch(host) is None:
-        return f"has the host {_quote(host)}, which is not a host name or address"
-    return _port_problem(port)
-
-
-def _ip_literal_problem(host_port: str) -> str | None:
-    literal, bracket, after = host_port[1:].partition("]")
-    if not bracket:
-        return "has a '[' that opens an IP address but no ']'"
-    if not _is_ip_literal(literal):
-        return f"has [{_clip(literal)}], which is not an IPv6 address"
-    if after and not after.startswith(":"):
-        return "has characters after the ']' of its IP address"
-    return _port_problem(after[1:])
-
-
-def _is_ip_literal(literal: str) -> bool:
-    if _IP_FUTURE.fullmatch(literal):
-        return True
-    if "%" in literal:  # RFC 3986 has no zone identifiers
-        return False
-    try:
-        ipaddress.IPv6Address(literal)
-    except ValueError:
-        return False
-    return True
-
-
-def _port_problem(port: str) -> str | None:
-    if not port:
-        return None
-    if not port.isdigit():
-        return f"has the port {_quote(port)}, expected digits"
-    if len(port) > 5 or int(port) > _MAX_PORT:
-        return f"has the port {_clip(port)}, beyond {_MAX_PORT}"
-    return None
-
-
-def _tail_problem(text: str, start: int) -> str | None:
-    bracket = _BRACKET.search(text, start)
-    if bracket is not None:
-        return (
-            f"contains '{bracket.group()}' at position {bracket.start()}, "
-            "allowed only around an IP address"
-        )
-    fragment = text.find("#", start)
-    if fragment != -1 and "#" in text[fragment + 1 :]:
-        return f"contains a second '#' after the fragment starting at position {fragment}"
-    return None
