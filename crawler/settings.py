@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     max_links_per_document: int = Field(
         100, ge=0, le=10000, description="related_metadata links followed from one document."
     )
+    max_coverage_pages: int = Field(
+        1000, ge=1, le=100000, description="Pages of one coverage listing read per pass."
+    )
+    max_coverage_entries: int = Field(
+        100000, ge=1, description="Entries of one coverage listing read per pass."
+    )
     fetch_log_retention_days: int = Field(
         90, ge=0, description="Days of fetch log kept (0 keeps everything)."
     )

@@ -149,10 +149,33 @@ def show_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
         **_relations(reader, server["url"], current["id"] if current else None),
         "current_version": _version_json(reader, current) if current else None,
         "document": current["content"] if current else None,
-        "coverage_entries": [],
+        "coverage_entries": _current_entries(reader, server["id"]),
         "oauth_metadata": None,
         "findings": [_finding_json(f) for f in findings],
     }
+
+
+def _current_entries(reader: Reader, server_id: int) -> list[dict[str, Any]]:
+    """The server's coverage entries as they stand now, mapped onto the current draft."""
+    rows = reader.rows(
+        """
+        SELECT entry_id, version, model, valid, valid_from, last_confirmed_at
+        FROM coverage_entries WHERE server_id = :server_id AND valid_to IS NULL
+        ORDER BY entry_id
+        """,
+        {"server_id": server_id},
+    )
+    return [
+        {
+            **reader.json(row["model"]),
+            "entry_id": row["entry_id"],
+            "version": row["version"],
+            "valid": bool(row["valid"]),
+            "first_seen": _iso(reader.timestamp(row["valid_from"])),
+            "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+        }
+        for row in rows
+    ]
 
 
 _CURRENT_VERSION_IDS = "SELECT max(id) FROM versions GROUP BY server_id"

@@ -183,3 +183,28 @@ links = Table(
     Index("ix_links_version_id", "version_id"),
     Index("ix_links_url", "url"),
 )
+
+coverage_entries = Table(
+    "coverage_entries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_id", Text, nullable=False, comment="the entry's id in the listing"),
+    Column("version", Integer, nullable=False, comment="1, 2, ... per (server, entry id)"),
+    Column("sha256", String(64), nullable=False, comment="SHA-256 of the entry's canonical JSON"),
+    Column("content", JsonDocument, nullable=False, comment="the entry as published"),
+    Column("model", JSON, nullable=False, comment="the entry mapped onto the current draft"),
+    Column("type", String(32), nullable=True),
+    Column("role", String(32), nullable=True),
+    Column("country", String(8), nullable=True),
+    Column("entity_name", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("valid", Boolean, nullable=False, comment="false when it has error findings"),
+    Column("valid_from", UtcDateTime, nullable=False, comment="first read with this content"),
+    Column("valid_to", UtcDateTime, nullable=True, comment="null while current"),
+    Column("last_confirmed_at", UtcDateTime, nullable=False),
+    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("server_id", "entry_id", "version"),
+    Index("ix_coverage_entries_server_id_valid_to", "server_id", "valid_to"),
+    Index("ix_coverage_entries_country", "country"),
+)

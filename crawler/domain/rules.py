@@ -230,3 +230,122 @@ LINKS_TOO_DEEP = Rule(
     "CDSC-WG1-01 3.3",
     "related_metadata links lead further from the seeds than the crawler follows.",
 )
+
+# --- coverage listings (CDSC-WG1-01 4.1-4.7); 2023-draft entries say so in the message ---
+COVERAGE_REQUIRED = Rule(
+    "coverage.required",
+    E,
+    "CDSC-WG1-01 4.3",
+    "A REQUIRED member of a coverage entry (4.3) or of the listing (4.1) is missing.",
+)
+COVERAGE_TYPE = Rule(
+    "coverage.type",
+    E,
+    "CDSC-WG1-01 4.3",
+    "A member, entry or array element has the wrong JSON type (null included where not allowed).",
+)
+COVERAGE_URL = Rule(
+    "coverage.url",
+    E,
+    "CDSC-WG1-01 4.3",
+    "A URL is not an absolute http(s) URL with a host, as RFC 3986 spells it.",
+)
+COVERAGE_DATETIME = Rule(
+    "coverage.datetime",
+    E,
+    "CDSC-WG1-01 4.3",
+    "A datetime is not an RFC 3339 date-time with an offset.",
+)
+COVERAGE_COUNTRY = Rule(
+    "coverage.country",
+    E,
+    "CDSC-WG1-01 4.3",
+    "country is not shaped as an ISO 3166-1 alpha-2 code (two upper-case ASCII letters).",
+)
+COVERAGE_MIME_TYPE = Rule(
+    "coverage.mime-type",
+    E,
+    "CDSC-WG1-01 4.3",
+    "map_content_type is not a MIME type (type/subtype, RFC 6838).",
+)
+COVERAGE_DUPLICATE_ID = Rule(
+    "coverage.duplicate-id",
+    E,
+    "CDSC-WG1-01 4.3",
+    "An entry id is listed again, on the same page or a later one; the first entry is kept.",
+)
+COVERAGE_CAPABILITY_COVERAGE = Rule(
+    "coverage.coverage-capability",
+    E,
+    "CDSC-WG1-01 4.3",
+    "An entry's capabilities include coverage, which they MUST NOT.",
+)
+COVERAGE_MAP_REQUIRED = Rule(
+    "coverage.map-required",
+    E,
+    "CDSC-WG1-01 4.3",
+    "A geographic entry has neither map_resource nor geojson_resource.",
+)
+COVERAGE_MAP_CONTENT_TYPE_REQUIRED = Rule(
+    "coverage.map-content-type-required",
+    E,
+    "CDSC-WG1-01 4.3",
+    "An entry has a map_resource but no map_content_type.",
+)
+COVERAGE_DRAFT_2023_ENTRY = Rule(
+    "coverage.draft-2023-entry",
+    W,
+    "CDSC-WG1-01 4.3",
+    "An entry follows the 2023 draft (a *_service_territory type); it is validated against "
+    "that draft and read as a geographic entry.",
+)
+COVERAGE_UNKNOWN_FIELD = Rule(
+    "coverage.unknown-field",
+    I,
+    "CDSC-WG1-01 6",
+    "A member of a listing or entry that no draft defines; kept as published, otherwise ignored.",
+)
+COVERAGE_UNKNOWN_VALUE = Rule(
+    "coverage.unknown-value",
+    I,
+    "CDSC-WG1-01 4.4",
+    "An enumerated string the draft does not define; kept, otherwise ignored.",
+)
+COVERAGE_DUPLICATE_VALUE = Rule(
+    "coverage.duplicate-value",
+    W,
+    "CDSC-WG1-01 4.3",
+    "The same value appears more than once in an entry's array.",
+)
+
+# --- coverage listings as a whole (paging through them) ---
+COVERAGE_UNAVAILABLE = Rule(
+    "coverage.unavailable",
+    E,
+    "CDSC-WG1-01 4",
+    "A page of the coverage listing could not be fetched; the listing was read only in part.",
+)
+COVERAGE_PAGE_LOOP = Rule(
+    "coverage.page-loop",
+    W,
+    "CDSC-WG1-01 4.1",
+    "A `next` link leads back to a page already read; the listing ends there.",
+)
+COVERAGE_TOO_MANY_PAGES = Rule(
+    "coverage.too-many-pages",
+    W,
+    "CDSC-WG1-01 4.1",
+    "The listing has more pages than the crawler reads in one pass.",
+)
+COVERAGE_TOO_MANY_ENTRIES = Rule(
+    "coverage.too-many-entries",
+    W,
+    "CDSC-WG1-01 4.1",
+    "The listing has more entries than the crawler reads in one pass.",
+)
+COVERAGE_ORDER = Rule(
+    "coverage.order",
+    E,
+    "CDSC-WG1-01 4.1",
+    "Entries are not in reverse chronological order of `updated` (newest first).",
+)

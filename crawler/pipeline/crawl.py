@@ -20,6 +20,7 @@ from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
+from crawler.pipeline.coverage import read_listing
 from crawler.pipeline.interpret import CrawlTarget, interpret
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
@@ -148,7 +149,7 @@ class _Pass:
         while True:
             target = await self.frontier.take()
             try:
-                poll = await self._poll(fetcher, target)
+                poll = await self._with_coverage(fetcher, await self._poll(fetcher, target))
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
                 if poll.meaning.moved_to:  # the same entity at its new place: same depth
@@ -156,6 +157,18 @@ class _Pass:
                 await self._offer(poll, links, poll.target.depth + 1)
             finally:
                 self.frontier.done()
+
+    async def _with_coverage(self, fetcher: Fetcher, poll: Poll) -> Poll:
+        """The poll with its coverage listing read, when its document (new or unchanged) has
+        one; a poll that got no document leaves the stored entries as they are."""
+        snapshot, state = poll.meaning.snapshot, poll.state
+        if snapshot is not None:
+            url = snapshot.coverage_url
+        else:
+            url = state.current_coverage_url if state and poll.meaning.not_modified else None
+        if url is None:
+            return poll
+        return replace(poll, coverage=await read_listing(fetcher, url, self.settings))
 
     def _links_to_follow(self, poll: Poll) -> tuple[Poll, tuple[str, ...]]:
         """The related_metadata links to follow (the last good version's when this poll got no
@@ -206,6 +219,7 @@ class _Pass:
             for poll, change in zip(batch, await record_polls(self.engine, batch), strict=True):
                 self.tally[change] += 1
                 self.tally[_REQUESTS] += poll.fetch.requests
+                self.tally[_REQUESTS] += poll.coverage.requests if poll.coverage else 0
             if self.progress is not None and batch:
                 self.progress(self.tally.total() - self.tally[_REQUESTS], self.frontier.size)
 

@@ -14,7 +14,12 @@ from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.links import related_metadata_links
 from crawler.domain.metadata import validate_metadata
 from crawler.domain.status import ServerStatus, status_of_document, status_of_failed_fetch
-from crawler.domain.targets import WELL_KNOWN_PATH, InvalidTarget, normalise_target
+from crawler.domain.targets import (
+    WELL_KNOWN_PATH,
+    InvalidTarget,
+    normalise_list_url,
+    normalise_target,
+)
 
 _JSON_TYPES = ("application/json",)
 
@@ -40,6 +45,7 @@ class Snapshot:
     canonical_url: str | None
     findings: tuple[Finding, ...]
     links: tuple[str, ...] = ()  # related_metadata URLs to follow, normalised
+    coverage_url: str | None = None  # the coverage listing's first page, when a usable URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +132,19 @@ def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:
         canonical_url=report.canonical_url,
         findings=found,
         links=links,
+        coverage_url=_coverage_url(document),
     )
     return Interpretation(status_of_document(valid), snapshot=snapshot)
+
+
+def _coverage_url(document: dict[str, Any]) -> str | None:
+    value = document.get("coverage")
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalise_list_url(value).url
+    except InvalidTarget:
+        return None  # the metadata validator reports it
 
 
 def _looks_like_html(fetch: FetchResult) -> bool:

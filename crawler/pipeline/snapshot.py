@@ -16,14 +16,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crawler.domain import rules
+from crawler.domain.canonical import canonical_form
+from crawler.domain.coverage import CoverageEntry
 from crawler.domain.fetching import FetchResult
 from crawler.domain.findings import Finding
 from crawler.domain.status import ServerStatus
+from crawler.pipeline.coverage import CoverageRead
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
-from storage.repositories import fetch_log, servers, snapshots
-from storage.repositories.servers import ServerState
-
-RELATED_METADATA = "related_metadata"  # the kind of link a metadata document makes
+from storage.repositories import coverage, fetch_log, servers, snapshots
+from storage.repositories.servers import COVERAGE, RELATED_METADATA, ServerState
 
 
 class Change(StrEnum):
@@ -43,6 +44,7 @@ class Poll:
     fetch: FetchResult
     meaning: Interpretation
     crawl_id: int | None
+    coverage: CoverageRead | None = None  # the coverage listing, when it was read
 
 
 async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Change]:
@@ -80,7 +82,7 @@ class _Batch:
     documents: list[dict[str, Any]] = field(default_factory=list)
     versions: list[dict[str, Any]] = field(default_factory=list)
     version_findings: list[tuple[Finding, ...]] = field(default_factory=list)
-    version_links: list[tuple[str, ...]] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)  # of the new versions, in order
     confirmations: list[tuple[int, datetime]] = field(default_factory=list)
     server_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     stale_findings: list[int] = field(default_factory=list)
@@ -94,22 +96,7 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
     await snapshots.store_documents(conn, batch.documents)
     version_ids = await snapshots.add_versions(conn, batch.versions)
-    await snapshots.add_links(
-        conn,
-        [
-            {
-                "version_id": version_id,
-                "server_id": row["server_id"],
-                "kind": RELATED_METADATA,
-                "url": url,
-                "position": position,
-            }
-            for row, version_id, urls in zip(
-                batch.versions, version_ids, batch.version_links, strict=True
-            )
-            for position, url in enumerate(urls)
-        ],
-    )
+    await snapshots.add_links(conn, _link_rows(batch, version_ids))
     await snapshots.add_findings(
         conn,
         [
@@ -125,7 +112,82 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     await snapshots.clear_attempt_findings(conn, batch.stale_findings)
     await snapshots.add_findings(conn, batch.attempt_findings)
     await fetch_log.record(conn, batch.fetch_log)
+    read = [(poll, sid) for poll, sid in zip(polls, server_ids, strict=True) if poll.coverage]
+    if read:
+        await _write_coverage(conn, read)
     return changes
+
+
+def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
+    """The links each new version makes: its related_metadata, then its coverage listing."""
+    rows = []
+    for row, version_id, snap in zip(batch.versions, version_ids, batch.snapshots, strict=True):
+        kinds = [(RELATED_METADATA, url) for url in snap.links]
+        if snap.coverage_url:
+            kinds.append((COVERAGE, snap.coverage_url))
+        rows += [
+            {
+                "version_id": version_id,
+                "server_id": row["server_id"],
+                "kind": kind,
+                "url": url,
+                "position": position,
+            }
+            for position, (kind, url) in enumerate(kinds)
+        ]
+    return rows
+
+
+async def _write_coverage(conn: AsyncConnection, read: list[tuple[Poll, int]]) -> None:
+    """New versions for new or changed entries; the end of those gone from a complete listing."""
+    server_ids = [server_id for _, server_id in read]
+    stored = await coverage.current(conn, server_ids)
+    last = await coverage.last_versions(conn, server_ids)
+    rows: list[dict[str, Any]] = []
+    closing: list[tuple[int, datetime]] = []
+    confirming: list[tuple[int, datetime]] = []
+    for poll, server_id in read:
+        assert poll.coverage is not None
+        now, current = poll.fetch.started_at, stored[server_id]
+        for entry in poll.coverage.entries:
+            _, sha256 = canonical_form(entry.content)
+            old = current.get(entry.entry_id)
+            if old is not None and old.sha256 == sha256:
+                confirming.append((old.row_id, now))
+                continue
+            if old is not None:
+                closing.append((old.row_id, now))
+            version = last.get((server_id, entry.entry_id), 0) + 1
+            rows.append(_entry_row(poll, server_id, entry, sha256, version))
+        if poll.coverage.complete:
+            listed = {entry.entry_id for entry in poll.coverage.entries}
+            closing += [(s.row_id, now) for eid, s in current.items() if eid not in listed]
+    await coverage.close(conn, closing)
+    await coverage.add(conn, rows)
+    await coverage.confirm(conn, confirming)
+
+
+def _entry_row(
+    poll: Poll, server_id: int, entry: CoverageEntry, sha256: str, version: int
+) -> dict[str, Any]:
+    return {
+        "server_id": server_id,
+        "entry_id": entry.entry_id,
+        "version": version,
+        "sha256": sha256,
+        "content": entry.content,
+        "model": entry.model(),
+        "type": entry.type,
+        "role": entry.role,
+        "country": entry.country,
+        "entity_name": entry.entity_name,
+        "name": entry.name,
+        "valid": entry.valid,
+        "valid_from": poll.fetch.started_at,
+        "valid_to": None,
+        "last_confirmed_at": poll.fetch.started_at,
+        "crawl_id": poll.crawl_id,
+    }
 
 
 async def _server_ids(conn: AsyncConnection, polls: Sequence[Poll]) -> list[int]:
@@ -150,7 +212,8 @@ def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
         batch.server_updates.append((server_id, values))
         if state.has_attempt_findings:
             batch.stale_findings.append(server_id)
-    batch.attempt_findings.extend((server_id, None, f) for f in meaning.findings)
+    read_findings = poll.coverage.findings if poll.coverage else ()
+    batch.attempt_findings.extend((server_id, None, f) for f in (*meaning.findings, *read_findings))
     batch.fetch_log.append(_fetch_log_row(poll, server_id))
     return change
 
@@ -184,7 +247,7 @@ def _plan_snapshot(poll: Poll, server_id: int, snap: Snapshot, batch: _Batch) ->
         }
     )
     batch.version_findings.append(snap.findings)
-    batch.version_links.append(snap.links)
+    batch.snapshots.append(snap)
     return Change.CHANGED if state and state.current_version else Change.NEW
 
 

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import findings, links, servers, versions
 
+RELATED_METADATA = "related_metadata"  # the kinds of link a version records
+COVERAGE = "coverage"
+
 
 @dataclass(frozen=True, slots=True)
 class ServerState:
@@ -28,6 +31,7 @@ class ServerState:
     current_valid: bool | None
     has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
     current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
+    current_coverage_url: str | None = None  # its coverage listing
 
 
 def _latest_versions() -> Any:
@@ -93,17 +97,25 @@ async def _with_links(
     """The states with their current version's related_metadata links filled in."""
     by_version = {s.current_version_id: s for s in states.values() if s.current_version_id}
     found: dict[int, list[str]] = {}
+    coverage: dict[int, str] = {}
     ids = list(by_version)
     for start in range(0, len(ids), 500):
         query = (
-            select(links.c.version_id, links.c.url)
+            select(links.c.version_id, links.c.kind, links.c.url)
             .where(links.c.version_id.in_(ids[start : start + 500]))
             .order_by(links.c.version_id, links.c.position)
         )
         for row in await conn.execute(query):
-            found.setdefault(row.version_id, []).append(row.url)
+            if row.kind == COVERAGE:
+                coverage[row.version_id] = row.url
+            else:
+                found.setdefault(row.version_id, []).append(row.url)
     return {
-        url: replace(state, current_links=tuple(found.get(state.current_version_id or 0, ())))
+        url: replace(
+            state,
+            current_links=tuple(found.get(state.current_version_id or 0, ())),
+            current_coverage_url=coverage.get(state.current_version_id or 0),
+        )
         for url, state in states.items()
     }
 

@@ -27,6 +27,8 @@ VALID_VALUES = {
     "max_redirects": "2",
     "max_link_depth": "3",
     "max_links_per_document": "20",
+    "max_coverage_pages": "7",
+    "max_coverage_entries": "70",
     "fetch_log_retention_days": "0",
 }
 NUMERIC_FIELDS = [name for name, field in flag_fields().items() if field.annotation in (int, float)]

@@ -1,0 +1,143 @@
+"""Read a server's whole coverage listing: follow `next`, bounded, each page once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crawler.domain import rules
+from crawler.domain.coverage import CoverageEntry, parse_coverage_page
+from crawler.domain.fetching import FetchOutcome
+from crawler.domain.findings import Finding, json_pointer
+from crawler.domain.jsondoc import parse_json_object
+from crawler.domain.targets import InvalidTarget, normalise_list_url
+from crawler.http.fetch import Fetcher
+from crawler.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRead:
+    url: str  # the first page
+    entries: tuple[CoverageEntry, ...]  # de-duplicated by id, in listing order
+    complete: bool  # every page was read, so an entry missing from it has left the listing
+    findings: tuple[Finding, ...]
+    requests: int
+    pages: int
+
+
+async def read_listing(fetcher: Fetcher, url: str, settings: Settings) -> CoverageRead:
+    """Every entry of the listing that starts at `url`; never raises for what servers do.
+
+    A page URL seen twice ends the listing (all its pages were read); so do the page and
+    entry caps, a page that cannot be fetched or parsed (then the listing is incomplete and
+    entries missing from it are not taken as removed).
+    """
+    reader = _ListingReader(url, settings)
+    next_url: str | None = url
+    while next_url is not None:
+        next_url = await reader.read_page(fetcher, next_url)
+    return reader.result()
+
+
+class _ListingReader:
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.url = url
+        self.settings = settings
+        self.entries: dict[str, CoverageEntry] = {}
+        self.findings: list[Finding] = []
+        self.pages: list[str] = []
+        self.requests = 0
+        self.complete = True
+        self.out_of_order = False
+        self.last: CoverageEntry | None = None
+
+    def result(self) -> CoverageRead:
+        entries = tuple(self.entries.values())
+        return CoverageRead(
+            self.url, entries, self.complete, tuple(self.findings), self.requests, len(self.pages)
+        )
+
+    def stop(self, finding: Finding, *, complete: bool) -> None:
+        self.findings.append(finding)
+        self.complete = self.complete and complete
+
+    async def read_page(self, fetcher: Fetcher, page_url: str) -> str | None:
+        """Read one page; the next page's URL, or None when the listing ends here."""
+        if page_url in self.pages:
+            message = f"the listing's next link leads back to {page_url}, already read"
+            self.stop(rules.COVERAGE_PAGE_LOOP.finding(page_url, "/next", message), complete=True)
+            return None
+        if len(self.pages) >= self.settings.max_coverage_pages:
+            message = f"more than {self.settings.max_coverage_pages} pages; the rest is not read"
+            self.stop(rules.COVERAGE_TOO_MANY_PAGES.finding(page_url, "", message), complete=False)
+            return None
+        self.pages.append(page_url)
+        fetched = await fetcher.fetch(page_url)
+        self.requests += fetched.requests
+        if fetched.outcome is not FetchOutcome.OK:
+            reason = fetched.findings[0].message if fetched.findings else fetched.outcome.value
+            message = f"a coverage page could not be read: {reason}"
+            self.stop(rules.COVERAGE_UNAVAILABLE.finding(page_url, "", message), complete=False)
+            return None
+        document, parse_findings = parse_json_object(fetched.body or b"", page_url)
+        self.findings.extend(parse_findings)
+        if document is None:
+            self.complete = False
+            return None
+        page = parse_coverage_page(document, page_url)
+        self.findings.extend(page.findings)
+        if not page.usable:
+            self.complete = False
+            return None
+        if not self._add_entries(page_url, page.entries):
+            return None
+        return _next_page(page.next)
+
+    def _add_entries(self, page_url: str, entries: tuple[CoverageEntry, ...]) -> bool:
+        for index, entry in enumerate(entries):
+            pointer = json_pointer("coverage_entries", index, "id")
+            if entry.entry_id in self.entries:
+                message = f"entry id {entry.entry_id[:80]!r} is listed again; the first is kept"
+                self.findings.append(
+                    rules.COVERAGE_DUPLICATE_ID.finding(page_url, pointer, message)
+                )
+                continue
+            self._check_order(page_url, index, entry)
+            self.entries[entry.entry_id] = entry
+            self.last = entry
+            if len(self.entries) >= self.settings.max_coverage_entries:
+                message = (
+                    f"more than {self.settings.max_coverage_entries} entries; the rest is not read"
+                )
+                self.stop(
+                    rules.COVERAGE_TOO_MANY_ENTRIES.finding(page_url, "", message), complete=False
+                )
+                return False
+        return True
+
+    def _check_order(self, page_url: str, index: int, entry: CoverageEntry) -> None:
+        """CDSC-WG1-01 4.1: entries newest first by `updated`; reported once per listing."""
+        previous = self.last
+        if (
+            self.out_of_order
+            or previous is None
+            or previous.updated is None
+            or entry.updated is None
+        ):
+            return
+        if entry.updated > previous.updated:
+            self.out_of_order = True
+            message = (
+                f"entry {entry.entry_id[:80]!r} (updated {entry.updated.isoformat()}) comes after "
+                f"{previous.entry_id[:80]!r} (updated {previous.updated.isoformat()})"
+            )
+            pointer = json_pointer("coverage_entries", index, "updated")
+            self.findings.append(rules.COVERAGE_ORDER.finding(page_url, pointer, message))
+
+
+def _next_page(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return normalise_list_url(url).url
+    except InvalidTarget:
+        return None  # the page's findings already say the link is not a URL

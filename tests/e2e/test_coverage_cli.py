@@ -1,0 +1,151 @@
+"""Coverage listings: every page read, entries versioned per (server, entry id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from crawler.testing import LoopbackServer, Response
+from storage.reader import open_reader
+from tests.cli import run_cli
+
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    yield server
+    stop()
+
+
+def metadata(server: LoopbackServer) -> dict[str, Any]:
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": server.url(WELL_KNOWN),
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "name": "Covered Utility",
+        "description": "A utility with a coverage listing.",
+        "website": "https://utility.example.com",
+        "documentation": "https://utility.example.com/docs",
+        "support": "https://utility.example.com/support",
+        "capabilities": ["coverage"],
+        "coverage": server.url("/coverage-1.json"),
+    }
+
+
+def entry(number: int, name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": f"e{number}",
+        "created": "2024-01-01T00:00:00Z",
+        "updated": f"2025-01-{31 - number:02d}T00:00:00Z",  # newest first
+        "entity_name": "Covered Utility",
+        "entity_abbreviation": None,
+        "country": "US",
+        "name": name or f"Territory {number}",
+        "type": "geographic",
+        "role": "authoritative",
+        "infrastructure_types": ["distribution_utility"],
+        "commodity_types": ["electricity"],
+        "capabilities": [],
+        "geojson_resource": f"https://utility.example.com/territory-{number}.geojson",
+    }
+
+
+def publish_pages(server: LoopbackServer, pages: list[list[dict[str, Any]]]) -> None:
+    for number, entries in enumerate(pages, start=1):
+        following = server.url(f"/coverage-{number + 1}.json") if number < len(pages) else None
+        previous = server.url(f"/coverage-{number - 1}.json") if number > 1 else None
+        listing = {"coverage_entries": entries, "next": following, "previous": previous}
+        server.route(f"/coverage-{number}.json", Response.json(listing))
+
+
+def crawl(database_url: str) -> None:
+    result = run_cli(database_url, "crawl", "--json", env=LOOPBACK)
+    assert result.code == 0, result.stderr
+
+
+def shown(database_url: str, server: LoopbackServer) -> dict[str, Any]:
+    detail: dict[str, Any] = run_cli(database_url, "show", server.url(WELL_KNOWN), "--json").json()
+    return detail
+
+
+def entry_history(database_url: str) -> list[tuple[str, int, bool]]:
+    with open_reader(database_url) as reader:
+        rows = reader.rows(
+            "SELECT entry_id, version, valid_to IS NULL AS current FROM coverage_entries "
+            "ORDER BY entry_id, version"
+        )
+    return [(r["entry_id"], r["version"], bool(r["current"])) for r in rows]
+
+
+def test_a_paginated_listing_is_read_whole_and_versioned_per_entry(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server), etag=True))
+    publish_pages(server, [[entry(1), entry(2)], [entry(3), entry(4)], [entry(5), entry(6)]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    crawl(database_url)
+    first = shown(database_url, server)
+    publish_pages(server, [[entry(1), entry(2, name="Renamed")], [entry(3), entry(4)], [entry(5)]])
+    crawl(database_url)  # the metadata answers 304: the listing is read all the same
+    second = shown(database_url, server)
+
+    assert [e["entry_id"] for e in first["coverage_entries"]] == [f"e{n}" for n in range(1, 7)]
+    assert first["coverage_entries"][0]["type"] == "geographic"
+    assert first["coverage_entries"][0]["commodity_types"] == ["electricity"]
+    assert all(e["valid"] for e in first["coverage_entries"])
+    assert [e["entry_id"] for e in second["coverage_entries"]] == [f"e{n}" for n in range(1, 6)]
+    assert entry_history(database_url) == [
+        ("e1", 1, True),
+        ("e2", 1, False),
+        ("e2", 2, True),
+        ("e3", 1, True),
+        ("e4", 1, True),
+        ("e5", 1, True),
+        ("e6", 1, False),
+    ]
+
+
+def test_a_listing_that_cannot_be_read_keeps_its_entries(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    publish_pages(server, [[entry(1)], [entry(2)]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+    crawl(database_url)
+
+    server.route("/coverage-2.json", Response(500, b"down"))
+    crawl(database_url)
+
+    detail = shown(database_url, server)
+    assert [e["entry_id"] for e in detail["coverage_entries"]] == ["e1", "e2"]
+    assert "coverage.unavailable" in [f["rule"] for f in detail["findings"]]
+
+
+def test_loops_duplicates_and_order_are_findings(database_url: str, server: LoopbackServer) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    publish_pages(server, [[entry(2), entry(1)], [entry(1), entry(3)]])
+    back_to_start = {
+        "coverage_entries": [entry(1), entry(3)],
+        "next": server.url("/coverage-1.json"),
+        "previous": server.url("/coverage-1.json"),
+    }
+    server.route("/coverage-2.json", Response.json(back_to_start))
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    crawl(database_url)
+
+    detail = shown(database_url, server)
+    rules = [f["rule"] for f in detail["findings"]]
+    assert [e["entry_id"] for e in detail["coverage_entries"]] == ["e1", "e2", "e3"]
+    assert "coverage.page-loop" in rules
+    assert "coverage.duplicate-id" in rules
+    assert "coverage.order" in rules
+    assert server.requests["/coverage-1.json"] == 1
