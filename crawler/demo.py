@@ -30,10 +30,23 @@ PUBLISHERS = {
 SEEDS = ("holding", "hub", "copied", "quiet")
 
 
+COVERAGE = {
+    "north": "north-coverage.json",
+    "south": "south-coverage.json",
+    "hub": "hub-coverage.json",
+}
+
+
 def publish(server: LoopbackServer, name: str, file: str) -> None:
+    serve(server, f"/{name}{WELL_KNOWN}", file)
+    if name in COVERAGE:
+        serve(server, f"/{name}/cds-coverage.json", COVERAGE[name])
+
+
+def serve(server: LoopbackServer, path: str, file: str) -> None:
     text = (DEMO_DIR / file).read_text(encoding="utf-8").replace("{base}", server.base_url)
     headers = {"Content-Type": "application/json"}
-    server.route(f"/{name}{WELL_KNOWN}", Response(200, text.encode(), headers, etag=True))
+    server.route(path, Response(200, text.encode(), headers, etag=True))
 
 
 def cds_crawler(env: dict[str, str], *args: str) -> None:
@@ -78,6 +91,7 @@ def run_demo(server: LoopbackServer, workdir: Path) -> None:
     cds_crawler(env, "servers")
     cds_crawler(env, "history", server.url("/north" + WELL_KNOWN))
     cds_crawler(env, "show", server.url("/copied" + WELL_KNOWN))
+    cds_crawler(env, "show", server.url("/south" + WELL_KNOWN))
 
 
 if __name__ == "__main__":

@@ -70,8 +70,28 @@ def server_detail(detail: dict[str, Any]) -> None:
             f"sha256 {version['content_sha256'][:16]}…"
         )
         console.print_json(data=detail["document"])
+    coverage_table(detail["coverage_entries"])
     relations_table(detail["related"], detail["linked_from"])
     findings_table(detail["findings"])
+
+
+def coverage_table(entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    table = Table(title="coverage entries")
+    for column in ("id", "name", "type", "role", "country", "commodities", "valid"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(
+            e["entry_id"],
+            e.get("name") or "-",
+            e.get("type") or "-",
+            e.get("role") or "-",
+            e.get("country") or "-",
+            ", ".join(e.get("commodity_types") or []),
+            "yes" if e["valid"] else "[red]no[/red]",
+        )
+    console.print(table)
 
 
 def relations_table(related: list[dict[str, Any]], linked_from: list[dict[str, Any]]) -> None:

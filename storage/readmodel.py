@@ -187,14 +187,16 @@ def _relations(reader: Reader, url: str, version_id: int | None) -> dict[str, An
     outgoing = reader.rows(
         """
         SELECT l.url, t.status FROM links l LEFT JOIN servers t ON t.url = l.url
-        WHERE l.version_id = :version_id ORDER BY l.position
+        WHERE l.version_id = :version_id AND l.kind = 'related_metadata' ORDER BY l.position
         """,
         {"version_id": version_id},
     )
     incoming = reader.rows(
         f"""
         SELECT DISTINCT s.url FROM links l JOIN servers s ON s.id = l.server_id
-        WHERE l.url = :url AND l.version_id IN ({_CURRENT_VERSION_IDS}) ORDER BY s.url
+        WHERE l.url = :url AND l.kind = 'related_metadata'
+          AND l.version_id IN ({_CURRENT_VERSION_IDS})
+        ORDER BY s.url
         """,
         {"url": url},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,3 +76,21 @@ async def test_links_are_confirmed_by_a_shared_domain_or_a_link_back(engine: Asy
         (PARTNER, True, "links back"),
         (IMPOSTOR, False, None),
     ]
+
+
+async def test_a_coverage_link_is_not_a_related_server(engine: AsyncEngine) -> None:
+    with_listing = poll(UTILITY)
+    document_with_coverage = {
+        **json.loads(with_listing.fetch.body or b"{}"),
+        "capabilities": ["coverage"],
+        "coverage": "https://grid.utility-a.com/cds-coverage.json",
+    }
+    fetched = replace(with_listing.fetch, body=json.dumps(document_with_coverage).encode())
+    meaning = interpret(fetched, current_valid=None)
+    await record_polls(engine, [replace(with_listing, fetch=fetched, meaning=meaning)])
+
+    with open_reader(engine.url.render_as_string(hide_password=False)) as reader:
+        detail = readmodel.show_server(reader, [UTILITY])
+
+    assert detail is not None
+    assert detail["related"] == []
