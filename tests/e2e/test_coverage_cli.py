@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from crawler.testing import LoopbackServer, Response
 from storage.reader import open_reader
 from tests.cli import run_cli
-
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
 
 
 def metadata(server: LoopbackServer) -> dict[str, Any]:
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": server.url(WELL_KNOWN),
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "name": "Covered Utility",
-        "description": "A utility with a coverage listing.",
-        "website": "https://utility.example.com",
-        "documentation": "https://utility.example.com/docs",
-        "support": "https://utility.example.com/support",
-        "capabilities": ["coverage"],
-        "coverage": server.url("/coverage-1.json"),
-    }
+    return metadata_document(
+        server.url(WELL_KNOWN),
+        capabilities=["coverage"],
+        coverage=server.url("/coverage-1.json"),
+    )
 
 
 def entry(number: int, name: str | None = None) -> dict[str, Any]:
@@ -63,11 +42,6 @@ def publish_pages(server: LoopbackServer, pages: list[list[dict[str, Any]]]) -> 
         previous = server.url(f"/coverage-{number - 1}.json") if number > 1 else None
         listing = {"coverage_entries": entries, "next": following, "previous": previous}
         server.route(f"/coverage-{number}.json", Response.json(listing))
-
-
-def crawl(database_url: str) -> None:
-    result = run_cli(database_url, "crawl", "--json", env=LOOPBACK)
-    assert result.code == 0, result.stderr
 
 
 def shown(database_url: str, server: LoopbackServer) -> dict[str, Any]:

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from crawler.testing import LoopbackServer, Response, drip, gzip_bomb, raw, stream
 from storage import readmodel
 from storage.reader import open_reader
 from tests.cli import Result, run_cli
+from tests.examples import CURRENT_DRAFT_EXAMPLE
+from tests.federation import LOOPBACK, WELL_KNOWN, metadata_document
 
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
 FAST = {**LOOPBACK, "CDS_CRAWLER_REQUEST_DEADLINE": "2", "CDS_CRAWLER_MAX_DOCUMENT_BYTES": "65536"}
-SPEC_EXAMPLE = (Path(__file__).parents[2] / "seeds" / "demo" / "copied-example.json").read_bytes()
 
 
 def document(name: str, base: str) -> dict[str, Any]:
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": f"{base}/{name}{WELL_KNOWN}",
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "name": f"Utility {name}",
-        "description": "A utility.",
-        "website": "https://utility.example.com",
-        "documentation": "https://utility.example.com/docs",
-        "support": "https://utility.example.com/support",
-        "capabilities": [],
-    }
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+    return metadata_document(f"{base}/{name}{WELL_KNOWN}", name=f"Utility {name}")
 
 
 def crawl(database_url: str, env: dict[str, str] = LOOPBACK) -> dict[str, Any]:
+    """`crawl --json` with exactly `env` (no loopback allowance unless given)."""
     result = run_cli(database_url, "crawl", "--json", env=env)
     assert result.code == 0, result.stderr
     summary: dict[str, Any] = result.json()
@@ -137,7 +115,7 @@ HOSTILE: dict[str, tuple[Any, str, str]] = {
         "json.syntax",
     ),
     "spec-example": (
-        Response(200, SPEC_EXAMPLE, {"Content-Type": "application/json"}),
+        Response(200, CURRENT_DRAFT_EXAMPLE, {"Content-Type": "application/json"}),
         "invalid",
         "json.trailing-comma",
     ),

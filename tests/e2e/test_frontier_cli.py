@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from crawler.testing import LoopbackServer, Response
 from storage import readmodel
 from storage.reader import open_reader
 from tests.cli import run_cli
-
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
 
 
 def url_of(server: LoopbackServer, name: str) -> str:
@@ -29,27 +16,10 @@ def url_of(server: LoopbackServer, name: str) -> str:
 
 
 def publish(server: LoopbackServer, name: str, *links: str) -> None:
-    document: dict[str, Any] = {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": url_of(server, name),
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "name": f"Utility {name}",
-        "description": "A utility.",
-        "website": "https://utility.example.com",
-        "documentation": "https://utility.example.com/docs",
-        "support": "https://utility.example.com/support",
-        "capabilities": [],
-        "related_metadata": list(links),
-    }
+    document = metadata_document(
+        url_of(server, name), name=f"Utility {name}", related_metadata=list(links)
+    )
     server.route(f"/{name}{WELL_KNOWN}", Response.json(document, etag=True))
-
-
-def crawl(database_url: str, **settings: str) -> dict[str, Any]:
-    result = run_cli(database_url, "crawl", "--json", env={**LOOPBACK, **settings})
-    assert result.code == 0, result.stderr
-    summary: dict[str, Any] = result.json()
-    return summary
 
 
 def servers(database_url: str) -> dict[str, dict[str, Any]]:

@@ -11,47 +11,23 @@ from crawler.testing import LoopbackServer, Response
 from storage import readmodel
 from storage.reader import open_reader
 from tests.cli import run_cli
-
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document, running_server
 
 
 @pytest.fixture
 def old() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture
 def new() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+    with running_server() as server:
+        yield server
 
 
 def document(url: str) -> dict[str, Any]:
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": url,
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "name": "Merged Utility",
-        "description": "A utility.",
-        "website": "https://utility.example.com",
-        "documentation": "https://utility.example.com/docs",
-        "support": "https://utility.example.com/support",
-        "capabilities": [],
-    }
-
-
-def crawl(database_url: str) -> dict[str, Any]:
-    result = run_cli(database_url, "crawl", "--json", env=LOOPBACK)
-    assert result.code == 0, result.stderr
-    summary: dict[str, Any] = result.json()
-    return summary
+    return metadata_document(url, name="Merged Utility")
 
 
 def listed(database_url: str) -> dict[str, dict[str, Any]]:

@@ -3,44 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from crawler.testing import LoopbackServer, Response
 from tests.cli import run_cli
-
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
+from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
 
 
 def publish(server: LoopbackServer, name: str) -> str:
     url = server.url(f"/{name}{WELL_KNOWN}")
     server.route(
-        f"/{name}{WELL_KNOWN}",
-        Response.json(
-            {
-                "cds_metadata_version": "v1",
-                "cds_metadata_url": url,
-                "created": "2024-01-01T00:00:00Z",
-                "updated": "2025-01-01T00:00:00Z",
-                "name": f"Utility {name}",
-                "description": "A utility.",
-                "website": "https://utility.example.com",
-                "documentation": "https://utility.example.com/docs",
-                "support": "https://utility.example.com/support",
-                "capabilities": [],
-            }
-        ),
+        f"/{name}{WELL_KNOWN}", Response.json(metadata_document(url, name=f"Utility {name}"))
     )
     return url
 
@@ -48,13 +23,6 @@ def publish(server: LoopbackServer, name: str) -> str:
 def seeds_by_url(database_url: str) -> dict[str, dict[str, Any]]:
     listed = run_cli(database_url, "seeds", "list", "--json").json()
     return {s["url"]: s for s in listed}
-
-
-def crawl(database_url: str) -> dict[str, Any]:
-    result = run_cli(database_url, "crawl", "--json", env=LOOPBACK)
-    assert result.code == 0, result.stderr
-    summary: dict[str, Any] = result.json()
-    return summary
 
 
 def test_a_seed_list_is_read_on_every_pass_and_its_entries_are_crawled(

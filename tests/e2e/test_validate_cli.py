@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from crawler.testing import LoopbackServer, Response
 from tests.cli import run_cli
 from tests.examples import CURRENT_DRAFT_EXAMPLE
-
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
-LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+from tests.federation import LOOPBACK, WELL_KNOWN, metadata_document
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    stop = server.start_in_thread()
-    yield server
-    stop()
-
-
-def conforming(base: str) -> dict[str, object]:
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": f"{base}{WELL_KNOWN}",
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "name": "Utility",
-        "description": "A utility.",
-        "website": "https://utility.example.com",
-        "documentation": "https://utility.example.com/docs",
-        "support": "https://utility.example.com/support",
-        "capabilities": [],
-    }
+def conforming(base: str) -> dict[str, Any]:
+    return metadata_document(f"{base}{WELL_KNOWN}")
 
 
 def test_a_conforming_server_has_no_findings_and_exits_0(

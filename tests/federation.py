@@ -1,0 +1,50 @@
+"""What the end-to-end tests share: loopback settings, conforming documents, a crawl."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from crawler.testing import LoopbackServer
+from tests.cli import run_cli
+
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+# The federations of the tests live on 127.0.0.1 over plain HTTP, which the guard refuses.
+LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+
+
+def metadata_document(url: str, **members: Any) -> dict[str, Any]:
+    """A current-draft metadata object that conforms, published at `url`."""
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": url,
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "name": "Utility",
+        "description": "A utility.",
+        "website": "https://utility.example.com",
+        "documentation": "https://utility.example.com/docs",
+        "support": "https://utility.example.com/support",
+        "capabilities": [],
+        **members,
+    }
+
+
+def crawl(database_url: str, **env: str) -> dict[str, Any]:
+    """`crawl --json` on loopback (plus `env`); fails the test unless it exits 0."""
+    result = run_cli(database_url, "crawl", "--json", env={**LOOPBACK, **env})
+    assert result.code == 0, result.stderr
+    summary: dict[str, Any] = result.json()
+    return summary
+
+
+@contextmanager
+def running_server() -> Iterator[LoopbackServer]:
+    """A LoopbackServer on 127.0.0.1 in a thread of its own, for tests that run the CLI."""
+    server = LoopbackServer()
+    stop = server.start_in_thread()
+    try:
+        yield server
+    finally:
+        stop()
