@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -44,17 +43,18 @@ async def add(conn: AsyncConnection, new: Sequence[NewSeed], now: datetime) -> l
     for seed in new:
         row = existing.get((seed.kind, seed.url))
         if row is None:
+            tags = sorted(set(seed.tags))
             values = {
                 "kind": seed.kind,
                 "url": seed.url,
                 "target": seed.target,
-                "tags": sorted(set(seed.tags)),
+                "tags": tags,
                 "source": seed.source,
                 "added_at": now,
             }
             result = await conn.execute(seeds.insert().values(values).returning(seeds.c.id))
-            existing[(seed.kind, seed.url)] = _row(
-                SimpleNamespace(id=result.scalar_one(), **values)
+            existing[(seed.kind, seed.url)] = SeedRow(
+                result.scalar_one(), seed.kind, seed.url, seed.target, tags, seed.source, now
             )
             added.append(True)
             continue
@@ -71,9 +71,11 @@ async def _by_key(
 ) -> dict[tuple[str, str], SeedRow]:
     if not keys:
         return {}
-    urls = {url for _, url in keys}
-    rows = await conn.execute(select(seeds).where(seeds.c.url.in_(urls)))
-    found = {(r.kind, r.url): _row(r) for r in rows}
+    urls = sorted({url for _, url in keys})
+    found: dict[tuple[str, str], SeedRow] = {}
+    for start in range(0, len(urls), 500):  # stay under SQLite's bound-parameter limit
+        query = select(seeds).where(seeds.c.url.in_(urls[start : start + 500]))
+        found.update({(r.kind, r.url): _row(r) for r in await conn.execute(query)})
     return {k: v for k, v in found.items() if k in keys}
 
 
