@@ -22,6 +22,7 @@ from crawler.domain.checks import (
     string_or_none,
     url_problem,
 )
+from crawler.domain.countries import is_country_code
 from crawler.domain.findings import has_errors, json_pointer
 from crawler.domain.rfc3339 import parse_rfc3339
 
@@ -237,7 +238,6 @@ def _as_2023(field: _Field) -> _Field:
 _2023_FIELDS = tuple(_as_2023(field) for field in _CURRENT_FIELDS)
 _FIELD_NAMES = frozenset(field.name for field in _CURRENT_FIELDS)
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _MIME_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]{0,126}"
 _MIME_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z\-]+"
 _MIME_TYPE = re.compile(
@@ -515,10 +515,13 @@ def _string_problem(field: _Field, value: str) -> tuple[Rule, Callable[[], str]]
         return None if problem is None else (rules.COVERAGE_URL, lambda: f": {problem}")
     if field.kind is _Kind.DATETIME and parse_rfc3339(value) is None:
         return rules.COVERAGE_DATETIME, lambda: f": {datetime_problem(value)}"
-    if field.kind is _Kind.COUNTRY and _COUNTRY.fullmatch(value) is None:
+    if field.kind is _Kind.COUNTRY and not is_country_code(value):
         return (
             rules.COVERAGE_COUNTRY,
-            lambda: ', expected an ISO 3166-1 alpha-2 code: two upper-case letters such as "US"',
+            lambda: (
+                ', expected an ISO 3166-1 alpha-2 code such as "US" (two upper-case letters '
+                "that ISO 3166 assigns to a country)"
+            ),
         )
     if field.kind is _Kind.MIME and _MIME_TYPE.fullmatch(value) is None:
         return (
@@ -619,7 +622,7 @@ def _mapped(
         draft=CURRENT_DRAFT if type_2023 is None else DRAFT_2023,
         type=entry_type,
         role=string_or_none(content.get("role")),
-        country=_matching(_COUNTRY, content.get("country")),
+        country=_country(content.get("country")),
         entity_name=string_or_none(content.get("entity_name")),
         name=string_or_none(content.get("name")),
         commodity_types=commodities,
@@ -648,6 +651,10 @@ def _strings(content: dict[str, Any], name: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(dict.fromkeys(element for element in value if isinstance(element, str)))
+
+
+def _country(value: Any) -> str | None:
+    return value if isinstance(value, str) and is_country_code(value) else None
 
 
 def _matching(pattern: re.Pattern[str], value: Any) -> str | None:

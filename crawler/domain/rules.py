@@ -260,7 +260,7 @@ COVERAGE_COUNTRY = Rule(
     "coverage.country",
     E,
     "CDSC-WG1-01 4.3",
-    "country is not shaped as an ISO 3166-1 alpha-2 code (two upper-case ASCII letters).",
+    "country is not an ISO 3166-1 alpha-2 code assigned to a country (such as US).",
 )
 COVERAGE_MIME_TYPE = Rule(
     "coverage.mime-type",

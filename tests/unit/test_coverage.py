@@ -669,3 +669,19 @@ def test_a_page_that_is_not_an_object_is_unusable(document: Any) -> None:
     page = parse_coverage_page(document, URL)
     assert summary(page.findings) == [("coverage.type", "")]
     assert (page.usable, page.entries, page.next) == (False, (), None)
+
+
+@pytest.mark.parametrize("code", ["ZZ", "us", "USA", "UK"])
+def test_a_country_not_assigned_by_iso_3166_is_an_error(code: str) -> None:
+    page = parse_coverage_page(page_of(current_entry(country=code)), URL)
+
+    assert summary(serious(page)) == [("coverage.country", "/coverage_entries/0/country")]
+    assert page.entries[0].country is None
+
+
+@pytest.mark.parametrize("code", ["US", "GB", "DE", "JP"])
+def test_assigned_country_codes_are_accepted(code: str) -> None:
+    page = parse_coverage_page(page_of(current_entry(country=code)), URL)
+
+    assert serious(page) == []
+    assert page.entries[0].country == code
