@@ -212,6 +212,12 @@ METADATA_DUPLICATE_VALUE = Rule(
 )
 
 # --- links between documents (the crawl frontier) ---
+METADATA_CAPABILITIES_UNION = Rule(
+    "metadata.capabilities-union",
+    E,
+    "CDSC-WG1-01 3.2",
+    "capabilities lists coverage but not every capability the coverage entries offer.",
+)
 METADATA_CANONICAL_URL = Rule(
     "metadata.canonical-url-differs",
     W,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crawler.domain import rules
 from crawler.domain.findings import json_pointer
 from crawler.domain.targets import Target
+from crawler.domain.union import capabilities_union_findings
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
@@ -25,7 +26,7 @@ from crawler.pipeline.interpret import CrawlTarget, interpret
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
-from storage.repositories import crawls, fetch_log, seeds, servers
+from storage.repositories import crawls, fetch_log, seeds, servers, snapshots
 from storage.repositories.servers import ServerState
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,18 @@ class _Pass:
             url = state.current_coverage_url if state and poll.meaning.not_modified else None
         if url is None:
             return poll
-        return replace(poll, coverage=await read_listing(fetcher, url, self.settings))
+        read = await read_listing(fetcher, url, self.settings)
+        document = snapshot.content if snapshot else await self._current_document(state)
+        if read.complete and isinstance(document, dict):
+            union = capabilities_union_findings(document, read.entries, poll.target.url)
+            read = replace(read, findings=read.findings + union)
+        return replace(poll, coverage=read)
+
+    async def _current_document(self, state: ServerState | None) -> Any:
+        if state is None or state.current_sha256 is None:
+            return None
+        async with self.engine.connect() as conn:
+            return await snapshots.document_content(conn, state.current_sha256)
 
     def _links_to_follow(self, poll: Poll) -> tuple[Poll, tuple[str, ...]]:
         """The related_metadata links to follow (the last good version's when this poll got no

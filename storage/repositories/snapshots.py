@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crawler.domain.findings import Finding
@@ -69,3 +69,8 @@ async def add_links(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
     """Insert links (version_id, server_id, kind, url, position) made by new versions."""
     if rows:
         await conn.execute(insert(links), list(rows))
+
+
+async def document_content(conn: AsyncConnection, sha256: str) -> Any:
+    """The stored document with this content hash (None when there is none)."""
+    return await conn.scalar(select(documents.c.content).where(documents.c.sha256 == sha256))

@@ -123,3 +123,20 @@ def test_loops_duplicates_and_order_are_findings(database_url: str, server: Loop
     assert "coverage.duplicate-id" in rules
     assert "coverage.order" in rules
     assert server.requests["/coverage-1.json"] == 1
+
+
+def test_capabilities_must_include_those_the_entries_offer(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server), etag=True))
+    offering_oauth = {**entry(1), "capabilities": ["oauth"]}
+    publish_pages(server, [[offering_oauth]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    crawl(database_url)
+    first = [(f["rule"], f["pointer"]) for f in shown(database_url, server)["findings"]]
+    crawl(database_url)  # the metadata answers 304: the stored document is checked
+    again = [(f["rule"], f["pointer"]) for f in shown(database_url, server)["findings"]]
+
+    assert first == [("metadata.capabilities-union", "/capabilities")]
+    assert again == first
