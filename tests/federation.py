@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from crawler.testing import LoopbackServer
+from storage import readmodel
+from storage.reader import open_reader
 from tests.cli import run_cli
 
 WELL_KNOWN = "/.well-known/carbon-data-spec.json"
@@ -37,6 +39,20 @@ def crawl(database_url: str, **env: str) -> dict[str, Any]:
     assert result.code == 0, result.stderr
     summary: dict[str, Any] = result.json()
     return summary
+
+
+def listed_servers(database_url: str) -> dict[str, dict[str, Any]]:
+    """`servers --json`, read in process, by URL."""
+    with open_reader(database_url) as reader:
+        return {s["url"]: s for s in readmodel.list_servers(reader)}
+
+
+def finding_rules(database_url: str, url: str) -> list[str]:
+    """The rules of the findings `show URL` reports, in order."""
+    with open_reader(database_url) as reader:
+        detail = readmodel.show_server(reader, [url])
+    assert detail is not None
+    return [f["rule"] for f in detail["findings"]]
 
 
 @contextmanager

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crawler.testing import LoopbackServer, Response
-from storage import readmodel
-from storage.reader import open_reader
 from tests.cli import run_cli
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
+from tests.federation import (
+    LOOPBACK,
+    WELL_KNOWN,
+    crawl,
+    finding_rules,
+    listed_servers,
+    metadata_document,
+)
 
 
 def url_of(server: LoopbackServer, name: str) -> str:
@@ -20,18 +23,6 @@ def publish(server: LoopbackServer, name: str, *links: str) -> None:
         url_of(server, name), name=f"Utility {name}", related_metadata=list(links)
     )
     server.route(f"/{name}{WELL_KNOWN}", Response.json(document, etag=True))
-
-
-def servers(database_url: str) -> dict[str, dict[str, Any]]:
-    with open_reader(database_url) as reader:
-        return {s["url"]: s for s in readmodel.list_servers(reader)}
-
-
-def rules_of(database_url: str, url: str) -> list[str]:
-    with open_reader(database_url) as reader:
-        detail = readmodel.show_server(reader, [url])
-    assert detail is not None
-    return [f["rule"] for f in detail["findings"]]
 
 
 def build_federation(server: LoopbackServer) -> None:
@@ -53,7 +44,7 @@ def test_subsidiaries_reachable_only_through_links_are_found_with_provenance(
     first = crawl(database_url)
     again = crawl(database_url)
 
-    found = servers(database_url)
+    found = listed_servers(database_url)
     assert sorted(found) == sorted(
         url_of(server, n) for n in ("holding", "north", "south", "meter")
     )
@@ -70,7 +61,7 @@ def test_subsidiaries_reachable_only_through_links_are_found_with_provenance(
     assert (first["servers_seen"], first["servers_new"]) == (4, 4)
     assert (again["servers_seen"], again["servers_unchanged"]) == (4, 4)
     assert sum(server.requests.values()) == 8  # each URL once per pass, cycles included
-    assert rules_of(database_url, url_of(server, "holding")).count("metadata.url") == 2
+    assert finding_rules(database_url, url_of(server, "holding")).count("metadata.url") == 2
 
 
 def test_fan_out_and_depth_are_bounded_with_findings(
@@ -88,7 +79,7 @@ def test_fan_out_and_depth_are_bounded_with_findings(
     )
 
     assert summary["servers_seen"] == 4  # wide and its first three links; "deep" is 2 hops away
-    assert sorted(servers(database_url)) == sorted([url_of(server, "wide"), *many[:3]])
-    assert "links.too-many" in rules_of(database_url, url_of(server, "wide"))
-    assert "links.too-deep" in rules_of(database_url, many[0])
+    assert sorted(listed_servers(database_url)) == sorted([url_of(server, "wide"), *many[:3]])
+    assert "links.too-many" in finding_rules(database_url, url_of(server, "wide"))
+    assert "links.too-deep" in finding_rules(database_url, many[0])
     assert server.requests[f"/deep{WELL_KNOWN}"] == 0

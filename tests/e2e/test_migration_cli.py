@@ -8,10 +8,16 @@ from typing import Any
 import pytest
 
 from crawler.testing import LoopbackServer, Response
-from storage import readmodel
-from storage.reader import open_reader
 from tests.cli import run_cli
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document, running_server
+from tests.federation import (
+    LOOPBACK,
+    WELL_KNOWN,
+    crawl,
+    finding_rules,
+    listed_servers,
+    metadata_document,
+    running_server,
+)
 
 
 @pytest.fixture
@@ -30,18 +36,6 @@ def document(url: str) -> dict[str, Any]:
     return metadata_document(url, name="Merged Utility")
 
 
-def listed(database_url: str) -> dict[str, dict[str, Any]]:
-    with open_reader(database_url) as reader:
-        return {s["url"]: s for s in readmodel.list_servers(reader)}
-
-
-def rules_of(database_url: str, url: str) -> list[str]:
-    with open_reader(database_url) as reader:
-        detail = readmodel.show_server(reader, [url])
-    assert detail is not None
-    return [f["rule"] for f in detail["findings"]]
-
-
 def test_a_301_to_another_origin_is_a_migration_and_the_target_is_crawled(
     database_url: str, old: LoopbackServer, new: LoopbackServer
 ) -> None:
@@ -54,13 +48,13 @@ def test_a_301_to_another_origin_is_a_migration_and_the_target_is_crawled(
 
     summary = crawl(database_url)
 
-    servers = listed(database_url)
+    servers = listed_servers(database_url)
     assert (servers[source]["status"], servers[source]["moved_to"]) == ("moved", target)
     assert servers[source]["versions"] == 1  # the last good version stays
     assert servers[source]["consecutive_failures"] == 0
     assert (servers[target]["status"], servers[target]["discovered_via"]) == ("ok", source)
     assert (summary["servers_moved"], summary["servers_new"]) == (1, 1)
-    assert rules_of(database_url, source) == ["server.moved"]
+    assert finding_rules(database_url, source) == ["server.moved"]
 
 
 def test_a_migration_by_307_is_followed_with_a_warning(
@@ -73,8 +67,8 @@ def test_a_migration_by_307_is_followed_with_a_warning(
 
     crawl(database_url)
 
-    assert listed(database_url)[source]["status"] == "moved"
-    assert rules_of(database_url, source) == ["server.moved", "server.moved-status"]
+    assert listed_servers(database_url)[source]["status"] == "moved"
+    assert finding_rules(database_url, source) == ["server.moved", "server.moved-status"]
 
 
 def test_a_redirect_within_the_origin_is_followed_and_the_url_keeps_its_identity(
@@ -87,6 +81,6 @@ def test_a_redirect_within_the_origin_is_followed_and_the_url_keeps_its_identity
 
     summary = crawl(database_url)
 
-    assert list(listed(database_url)) == [source]
-    assert listed(database_url)[source]["status"] == "ok"
+    assert list(listed_servers(database_url)) == [source]
+    assert listed_servers(database_url)[source]["status"] == "ok"
     assert (summary["servers_new"], summary["servers_moved"]) == (1, 0)
