@@ -47,3 +47,13 @@ class FetchResult:
     redirects: tuple[RedirectHop, ...] = ()
     error_class: str | None = None  # exception class or reason, for the fetch log
     findings: tuple[Finding, ...] = field(default=())  # why a non-OK outcome happened
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type without parameters, lower-cased ("" when there is none)."""
+        return (self.content_type or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def is_json(self) -> bool:
+        """Labelled as JSON: application/json or a +json type."""
+        return self.media_type == "application/json" or self.media_type.endswith("+json")

@@ -111,7 +111,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise httpcore.ConnectError("unix sockets are not used by the guarded transport")
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+        await self._inner.sleep(seconds)
 
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
         try:

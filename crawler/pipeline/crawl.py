@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,8 +27,6 @@ from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
 from storage.repositories import crawls, fetch_log, seeds, servers, snapshots
 from storage.repositories.servers import ServerState
-
-log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 _REQUESTS = "requests"  # counted beside the Change values in one tally

@@ -21,8 +21,6 @@ from crawler.domain.targets import (
     normalise_target,
 )
 
-_JSON_TYPES = ("application/json",)
-
 
 @dataclass(frozen=True, slots=True)
 class CrawlTarget:
@@ -148,9 +146,8 @@ def _coverage_url(document: dict[str, Any]) -> str | None:
 
 
 def _looks_like_html(fetch: FetchResult) -> bool:
-    media_type = (fetch.content_type or "").split(";", 1)[0].strip().lower()
     start = (fetch.body or b"").lstrip()[:15].lower()
-    return media_type == "text/html" or start.startswith((b"<!doctype html", b"<html"))
+    return fetch.media_type == "text/html" or start.startswith((b"<!doctype html", b"<html"))
 
 
 def _canonical_url_findings(canonical: str | None, fetched: str) -> tuple[Finding, ...]:
@@ -170,8 +167,7 @@ def _canonical_url_findings(canonical: str | None, fetched: str) -> tuple[Findin
 
 
 def _content_type_findings(fetch: FetchResult) -> tuple[Finding, ...]:
-    media_type = (fetch.content_type or "").split(";", 1)[0].strip().lower()
-    if media_type in _JSON_TYPES or media_type.endswith("+json"):
+    if fetch.is_json:
         return ()
     shown = fetch.content_type or "no Content-Type"
     message = f"served as {shown!r}; expected application/json"

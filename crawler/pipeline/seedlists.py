@@ -15,8 +15,6 @@ from crawler.http.fetch import Fetcher
 from storage.repositories import seeds
 from storage.repositories.seeds import NewSeed, SeedRow
 
-_JSON_MEDIA_TYPES = ("application/json",)
-
 
 @dataclass(frozen=True, slots=True)
 class ListRead:
@@ -72,7 +70,4 @@ async def read_seed_list(fetcher: Fetcher, seed_list: SeedRow) -> ListRead:
 
 
 def _format(fetched: FetchResult, text: str) -> str:
-    media_type = (fetched.content_type or "").split(";", 1)[0].strip().lower()
-    if media_type in _JSON_MEDIA_TYPES or media_type.endswith("+json"):
-        return "json"
-    return detect_format("", text)
+    return "json" if fetched.is_json else detect_format("", text)

@@ -89,11 +89,9 @@ async def remove(conn: AsyncConnection, url: str) -> int:
     return result.rowcount
 
 
-async def metadata_seeds(conn: AsyncConnection, urls: Sequence[str] | None = None) -> list[SeedRow]:
-    """The metadata seeds to crawl: all of them, or only those with the given URLs."""
+async def metadata_seeds(conn: AsyncConnection) -> list[SeedRow]:
+    """Every metadata seed, in the order they were added."""
     query = select(seeds).where(seeds.c.kind == METADATA).order_by(seeds.c.id)
-    if urls is not None:
-        query = query.where(seeds.c.url.in_(list(urls)))
     return [_row(r) for r in await conn.execute(query)]
 
 
