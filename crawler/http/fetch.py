@@ -63,6 +63,7 @@ class _Progress:
     status_code: int | None = None
     phase: str = ""
     migrations: bool = False  # a redirect to another origin ends the fetch as MOVED
+    read_body: bool = True  # False: a 200's headers are the answer (a reachability probe)
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: counts requests actually sent, remembers the current phase."""
@@ -149,6 +150,7 @@ class Fetcher:
         last_modified: str | None = None,
         max_bytes: int | None = None,
         migrations: bool = False,
+        read_body: bool = True,
     ) -> FetchResult:
         """GET `url`, following redirects, and say what happened.
 
@@ -161,11 +163,12 @@ class Fetcher:
         and capped at `max_bytes` (default `settings.max_document_bytes`). Cancellation and
         internal errors propagate. With `migrations`, a redirect to another origin is a server
         migration (CDSC-WG1-01 5): it is not followed, and the outcome is MOVED with the target
-        as `final_url`; redirects within the origin are followed either way.
+        as `final_url`; redirects within the origin are followed either way. Without
+        `read_body`, a 200 is OK as soon as its headers arrive, and the body is left unread.
         """
         started_at = datetime.now(UTC)
         clock = time.monotonic()
-        progress = _Progress(url=url, current_url=url, migrations=migrations)
+        progress = _Progress(url=url, current_url=url, migrations=migrations, read_body=read_body)
         cap = self._settings.max_document_bytes if max_bytes is None else max_bytes
         try:
             success = await self._follow(progress, _conditional(etag, last_modified), cap)
@@ -298,6 +301,8 @@ async def _interpret(
     progress.status_code = status
     answer = f"{response.url} answered {status} {response.reason_phrase}".rstrip()
     if status == 200:
+        if not progress.read_body:
+            return _Success(FetchOutcome.OK, response.headers)
         body = await _read_body(progress, response, cap)
         return _Success(FetchOutcome.OK, response.headers, body)
     if status == 304 and conditional:

@@ -219,6 +219,17 @@ async def test_streamed_oversized_body_stops_at_the_cap(server: LoopbackServer) 
     assert peak < 4 * MIB  # the 10 MiB body was never held
 
 
+@pytest.mark.timeout(10)
+async def test_a_probe_answers_with_the_headers_and_leaves_the_body_unread(
+    server: LoopbackServer,
+) -> None:
+    server.route(PATH, stream(100 * MIB, headers={"Content-Type": "image/png"}))
+    result = await fetch_once(server.url(PATH), max_bytes=MIB, read_body=False)
+    assert result.outcome is FetchOutcome.OK
+    assert result.media_type == "image/png"
+    assert result.bytes_received < MIB
+
+
 @pytest.fixture(scope="module")
 def bomb() -> bytes:
     return gzip_bomb(1024 * MIB)  # 1 GiB of zeros in about 1 MB
