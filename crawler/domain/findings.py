@@ -51,6 +51,18 @@ class Finding:
             "message": self.message,
         }
 
+    @classmethod
+    def from_json(cls, value: dict[str, str]) -> Finding:
+        """The finding `to_json` wrote."""
+        return cls(
+            rule=value["rule"],
+            severity=Severity(value["severity"]),
+            url=value["url"],
+            pointer=value["pointer"],
+            section=value["section"],
+            message=value["message"],
+        )
+
 
 def has_errors(findings: tuple[Finding, ...] | list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)

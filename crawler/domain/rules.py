@@ -355,3 +355,224 @@ COVERAGE_ORDER = Rule(
     "CDSC-WG1-01 4.1",
     "Entries are not in reverse chronological order of `updated` (newest first).",
 )
+
+# --- OAuth authorization server metadata (CDSC-WG1-02 3, RFC 8414) ---
+OAUTH_REQUIRED = Rule(
+    "oauth.required",
+    E,
+    "CDSC-WG1-02 3.2",
+    "A REQUIRED member is missing, or one required by another member's value.",
+)
+OAUTH_TYPE = Rule(
+    "oauth.type",
+    E,
+    "CDSC-WG1-02 3.2",
+    "The document, a member or an array element has the wrong JSON type (null included).",
+)
+OAUTH_URL = Rule(
+    "oauth.url",
+    E,
+    "CDSC-WG1-02 3.2",
+    "A URL is not an absolute http(s) URL with a host, as RFC 3986 spells it.",
+)
+OAUTH_ENDPOINT_HTTPS = Rule(
+    "oauth.endpoint-https",
+    E,
+    "CDSC-WG1-02 13",
+    "An endpoint clients send credentials or tokens to is a plain http URL, not https.",
+)
+OAUTH_ISSUER = Rule(
+    "oauth.issuer",
+    E,
+    "RFC 8414 2",
+    "issuer is not an https URL without query and fragment.",
+)
+OAUTH_ISSUER_MISMATCH = Rule(
+    "oauth.issuer-mismatch",
+    E,
+    "RFC 8414 3.3",
+    "issuer differs from the issuer the well-known URL was built from; the document "
+    "MUST NOT be used.",
+)
+OAUTH_VERSION = Rule(
+    "oauth.version",
+    W,
+    "CDSC-WG1-02 3.2",
+    'cds_oauth_version is not "v1"; the document is validated as v1 anyway.',
+)
+OAUTH_ADMIN_SCOPES = Rule(
+    "oauth.admin-scopes",
+    E,
+    "CDSC-WG1-02 3.3",
+    "scopes_supported lacks client_admin or grant_admin.",
+)
+OAUTH_SCOPE_DESCRIPTIONS = Rule(
+    "oauth.scope-descriptions",
+    E,
+    "CDSC-WG1-02 3.2",
+    "A scope in scopes_supported has no description in cds_scope_descriptions, or a "
+    "description is of a scope scopes_supported does not list.",
+)
+OAUTH_KEY_MISMATCH = Rule(
+    "oauth.key-mismatch",
+    E,
+    "CDSC-WG1-02 3.4",
+    "A description's id differs from its key in cds_scope_descriptions or cds_registration_fields.",
+)
+OAUTH_UNION = Rule(
+    "oauth.union",
+    E,
+    "CDSC-WG1-02 3.2",
+    "A list is not the union of the scope descriptions' lists, or "
+    "authorization_details_types_supported differs from scopes_supported.",
+)
+OAUTH_EMPTY = Rule(
+    "oauth.empty",
+    E,
+    "CDSC-WG1-02 3.4",
+    "An array that MUST hold at least one element is empty.",
+)
+OAUTH_PKCE = Rule(
+    "oauth.pkce",
+    E,
+    "CDSC-WG1-02 3.4",
+    "A scope's code_challenge_methods_supported breaks PKCE: without S256 or with plain "
+    "for authorization_code, not empty without it.",
+)
+OAUTH_DEFINED_SCOPE = Rule(
+    "oauth.defined-scope",
+    E,
+    "CDSC-WG1-02 3.3.1",
+    "A scope the specification defines is not configured as it MUST be.",
+)
+OAUTH_UNDEFINED_REGISTRATION_FIELD = Rule(
+    "oauth.undefined-registration-field",
+    E,
+    "CDSC-WG1-02 3.4",
+    "A scope lists a registration field that cds_registration_fields does not describe.",
+)
+OAUTH_FIELD_NAME = Rule(
+    "oauth.field-name",
+    E,
+    "CDSC-WG1-02 3.5",
+    "A registration field's field_name does not start with cds_.",
+)
+OAUTH_ENUMERATION = Rule(
+    "oauth.enumeration",
+    E,
+    "CDSC-WG1-02 3.6",
+    "A type or format outside the enumeration the specification lists.",
+)
+OAUTH_EXCLUDED_MEMBER = Rule(
+    "oauth.excluded-member",
+    E,
+    "CDSC-WG1-02 3.8",
+    "An authorization details field includes a member its other values exclude.",
+)
+OAUTH_UNKNOWN_FIELD = Rule(
+    "oauth.unknown-field",
+    I,
+    "RFC 8414 2",
+    "A member no known specification defines; kept as published, otherwise ignored.",
+)
+
+# --- territories: GeoJSON resources of coverage entries (RFC 7946) ---
+TERRITORY_NOT_GEOJSON = Rule(
+    "territory.not-geojson",
+    E,
+    "RFC 7946 3",
+    "The geojson_resource document is not a GeoJSON object; no territory is read.",
+)
+TERRITORY_TYPE = Rule(
+    "territory.type",
+    E,
+    "RFC 7946 3",
+    "A member or element has the wrong JSON type or an unexpected GeoJSON `type`; skipped.",
+)
+TERRITORY_COORDINATES = Rule(
+    "territory.coordinates",
+    E,
+    "RFC 7946 3.1.6",
+    "A polygon's coordinates are malformed (a position, a ring too short or not closed); "
+    "the polygon is skipped.",
+)
+TERRITORY_OUT_OF_RANGE = Rule(
+    "territory.out-of-range",
+    E,
+    "RFC 7946 4",
+    "Positions lie outside WGS 84 longitude/latitude ranges; no territory is read.",
+)
+TERRITORY_NOT_AN_AREA = Rule(
+    "territory.not-an-area",
+    W,
+    "CDSC-WG1-01 4.3",
+    "A geometry that is not an area (a point, a line, null or empty) is skipped.",
+)
+TERRITORY_EMPTY = Rule(
+    "territory.empty",
+    E,
+    "CDSC-WG1-01 4.3",
+    "The GeoJSON document maps no area that could be read; no territory.",
+)
+TERRITORY_INVALID_GEOMETRY = Rule(
+    "territory.invalid-geometry",
+    W,
+    "RFC 7946 3.1.6",
+    "A polygon is not valid (self-intersecting, for example); it is repaired.",
+)
+TERRITORY_ANTIMERIDIAN = Rule(
+    "territory.antimeridian",
+    W,
+    "RFC 7946 3.1.9",
+    "A polygon crosses the antimeridian without being cut there; it is cut.",
+)
+TERRITORY_CRS = Rule(
+    "territory.crs",
+    W,
+    "RFC 7946 4",
+    "A `crs` member, which RFC 7946 removed; coordinates are read as WGS 84 anyway.",
+)
+TERRITORY_TOO_DEEP = Rule(
+    "territory.too-deep",
+    E,
+    "RFC 7946 3.1.8",
+    "GeometryCollections nested deeper than the crawler reads; the deeper ones are skipped.",
+)
+
+# --- resources linked from coverage entries and metadata documents, as the crawl reads them ---
+TERRITORY_UNAVAILABLE = Rule(
+    "territory.unavailable",
+    E,
+    "CDSC-WG1-01 4.3",
+    "An entry's geojson_resource could not be fetched; its stored territory, if any, stands.",
+)
+MAP_UNREACHABLE = Rule(
+    "map.unreachable",
+    W,
+    "CDSC-WG1-01 4.3",
+    "An entry's map_resource could not be fetched.",
+)
+MAP_CONTENT_TYPE = Rule(
+    "map.content-type",
+    W,
+    "CDSC-WG1-01 4.3",
+    "An entry's map_resource is served with another Content-Type than its map_content_type.",
+)
+COVERAGE_AUTHORITATIVE_OVERLAP = Rule(
+    "coverage.authoritative-overlap",
+    W,
+    "CDSC-WG1-01 4.5",
+    "Two servers' entries both claim to be authoritative for a commodity in the same area.",
+)
+OAUTH_UNAVAILABLE = Rule(
+    "oauth.unavailable",
+    E,
+    "CDSC-WG1-02 3.1",
+    "The oauth_metadata URL could not be fetched.",
+)
+OAUTH_WELL_KNOWN_MISSING = Rule(
+    "oauth.well-known-missing",
+    W,
+    "RFC 8414 3",
+    "oauth is listed without oauth_metadata, and the RFC 8414 location has nothing usable.",
+)
