@@ -150,18 +150,24 @@ def show_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
         "current_version": _version_json(reader, current) if current else None,
         "document": current["content"] if current else None,
         "coverage_entries": _current_entries(reader, server["id"]),
-        "oauth_metadata": None,
+        "oauth_metadata": _current_oauth(reader, server["id"]),
         "findings": [_finding_json(f) for f in findings],
     }
 
 
 def _current_entries(reader: Reader, server_id: int) -> list[dict[str, Any]]:
-    """The server's coverage entries as they stand now, mapped onto the current draft."""
+    """The server's coverage entries as they stand now, mapped onto the current draft, each
+    with a summary of its current territory (null when it has none)."""
     rows = reader.rows(
         """
-        SELECT entry_id, version, model, valid, valid_from, last_confirmed_at
-        FROM coverage_entries WHERE server_id = :server_id AND valid_to IS NULL
-        ORDER BY entry_id
+        SELECT c.entry_id, c.version, c.model, c.valid, c.valid_from, c.last_confirmed_at,
+               t.url AS territory_url, t.version AS territory_version, t.area_km2, t.vertices,
+               t.min_lon, t.min_lat, t.max_lon, t.max_lat
+        FROM coverage_entries c
+        LEFT JOIN territories t ON t.server_id = c.server_id AND t.entry_id = c.entry_id
+             AND t.valid_to IS NULL
+        WHERE c.server_id = :server_id AND c.valid_to IS NULL
+        ORDER BY c.entry_id
         """,
         {"server_id": server_id},
     )
@@ -173,9 +179,45 @@ def _current_entries(reader: Reader, server_id: int) -> list[dict[str, Any]]:
             "valid": bool(row["valid"]),
             "first_seen": _iso(reader.timestamp(row["valid_from"])),
             "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+            "territory": _territory_summary(row),
         }
         for row in rows
     ]
+
+
+def _territory_summary(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row["territory_url"] is None:
+        return None
+    return {
+        "url": row["territory_url"],
+        "version": row["territory_version"],
+        "area_km2": round(row["area_km2"], 3),
+        "bbox": [row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]],
+        "vertices": row["vertices"],
+    }
+
+
+def _current_oauth(reader: Reader, server_id: int) -> dict[str, Any] | None:
+    """The server's OAuth metadata as it stands now: where it was read and what it offers."""
+    rows = reader.rows(
+        """
+        SELECT url, well_known, version, valid, summary, valid_from, last_confirmed_at
+        FROM oauth_metadata WHERE server_id = :server_id AND valid_to IS NULL
+        """,
+        {"server_id": server_id},
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return {
+        **reader.json(row["summary"]),
+        "url": row["url"],
+        "well_known": bool(row["well_known"]),
+        "version": row["version"],
+        "valid": bool(row["valid"]),
+        "first_seen": _iso(reader.timestamp(row["valid_from"])),
+        "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+    }
 
 
 _CURRENT_VERSION_IDS = "SELECT max(id) FROM versions GROUP BY server_id"
@@ -246,3 +288,52 @@ def server_history(reader: Reader, urls: list[str]) -> list[dict[str, Any]] | No
             entry["patch"] = json_patch(previous["content"], row["content"])
         history.append(entry)
     return history
+
+
+def entries_with_territories(reader: Reader, territory_ids: list[int]) -> list[dict[str, Any]]:
+    """The current coverage entries whose current territories are these, as `coverage --at`
+    prints them: ordered by server URL and entry id."""
+    if not territory_ids:
+        return []
+    ids, params = reader.in_list("t", territory_ids)
+    rows = reader.rows(
+        f"""
+        SELECT s.url AS server_url, c.entry_id, c.model, c.valid,
+               t.url AS territory_url, t.version AS territory_version, t.area_km2, t.vertices,
+               t.min_lon, t.min_lat, t.max_lon, t.max_lat
+        FROM territories t
+        JOIN coverage_entries c ON c.server_id = t.server_id AND c.entry_id = t.entry_id
+             AND c.valid_to IS NULL
+        JOIN servers s ON s.id = t.server_id
+        WHERE t.id IN {ids}
+        ORDER BY s.url, c.entry_id
+        """,
+        params,
+    )
+    found = []
+    for row in rows:
+        model = reader.json(row["model"])
+        found.append(
+            {
+                "server_url": row["server_url"],
+                "entry_id": row["entry_id"],
+                **{key: model.get(key) for key in _ENTRY_FIELDS},
+                "valid": bool(row["valid"]),
+                "territory": _territory_summary(row),
+            }
+        )
+    return found
+
+
+_ENTRY_FIELDS = (
+    "entity_name",
+    "name",
+    "type",
+    "role",
+    "country",
+    "commodity_types",
+    "infrastructure_types",
+    "capabilities",
+    "updated",
+    "draft",
+)

@@ -8,24 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import coverage_entries
-
-_CLOSE = (
-    update(coverage_entries)
-    .where(coverage_entries.c.id == bindparam("b_id"))
-    .values(valid_to=bindparam("b_at"))
-)
-_CONFIRM = (
-    update(coverage_entries)
-    .where(coverage_entries.c.id == bindparam("b_id"))
-    .values(last_confirmed_at=bindparam("b_at"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,37 +41,3 @@ async def current(
     for row in await conn.execute(query):
         found[row.server_id][row.entry_id] = StoredEntry(row.id, row.sha256, row.version)
     return found
-
-
-async def last_versions(
-    conn: AsyncConnection, server_ids: Sequence[int]
-) -> dict[tuple[int, str], int]:
-    """The highest version number of every entry these servers ever listed."""
-    if not server_ids:
-        return {}
-    query = (
-        select(
-            coverage_entries.c.server_id,
-            coverage_entries.c.entry_id,
-            func.max(coverage_entries.c.version).label("version"),
-        )
-        .where(coverage_entries.c.server_id.in_(list(server_ids)))
-        .group_by(coverage_entries.c.server_id, coverage_entries.c.entry_id)
-    )
-    return {(r.server_id, r.entry_id): r.version for r in await conn.execute(query)}
-
-
-async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(insert(coverage_entries), list(rows))
-
-
-async def close(conn: AsyncConnection, closing: Sequence[tuple[int, datetime]]) -> None:
-    """End these versions (replaced, or the entry left the listing) at the given times."""
-    if closing:
-        await conn.execute(_CLOSE, [{"b_id": row_id, "b_at": at} for row_id, at in closing])
-
-
-async def confirm(conn: AsyncConnection, confirmed: Sequence[tuple[int, datetime]]) -> None:
-    if confirmed:
-        await conn.execute(_CONFIRM, [{"b_id": row_id, "b_at": at} for row_id, at in confirmed])

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import findings, links, servers, versions
+from storage.schema import findings, links, oauth_metadata, servers, territories, versions
 
 RELATED_METADATA = "related_metadata"  # the kinds of link a version records
 COVERAGE = "coverage"
+OAUTH_METADATA = "oauth_metadata"  # the document's oauth_metadata URL
+OAUTH_WELL_KNOWN = "oauth_well_known"  # the RFC 8414 location, assumed when that is missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,11 @@ class ServerState:
     current_sha256: str | None
     current_valid: bool | None
     has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
+    has_linked_resources: bool = False  # a current territory or OAuth metadata version
     current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
     current_coverage_url: str | None = None  # its coverage listing
+    current_oauth_url: str | None = None  # its OAuth metadata
+    current_oauth_well_known: bool = False  # ... assumed at the RFC 8414 location
 
 
 def _latest_versions() -> Any:
@@ -62,6 +67,15 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             exists()
             .where(findings.c.server_id == servers.c.id, findings.c.version_id.is_(None))
             .label("has_attempt_findings"),
+            (
+                exists().where(
+                    territories.c.server_id == servers.c.id, territories.c.valid_to.is_(None)
+                )
+                | exists().where(
+                    oauth_metadata.c.server_id == servers.c.id,
+                    oauth_metadata.c.valid_to.is_(None),
+                )
+            ).label("has_linked_resources"),
         )
         .select_from(servers)
         .outerjoin(latest, latest.c.server_id == servers.c.id)
@@ -87,6 +101,7 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 current_sha256=r.document_sha256,
                 current_valid=r.valid,
                 has_attempt_findings=bool(r.has_attempt_findings),
+                has_linked_resources=bool(r.has_linked_resources),
             )
     return await _with_links(conn, states)
 
@@ -98,6 +113,7 @@ async def _with_links(
     by_version = {s.current_version_id: s for s in states.values() if s.current_version_id}
     found: dict[int, list[str]] = {}
     coverage: dict[int, str] = {}
+    oauth: dict[int, tuple[str, bool]] = {}
     ids = list(by_version)
     for start in range(0, len(ids), 500):
         query = (
@@ -108,16 +124,22 @@ async def _with_links(
         for row in await conn.execute(query):
             if row.kind == COVERAGE:
                 coverage[row.version_id] = row.url
+            elif row.kind in (OAUTH_METADATA, OAUTH_WELL_KNOWN):
+                oauth[row.version_id] = (row.url, row.kind == OAUTH_WELL_KNOWN)
             else:
                 found.setdefault(row.version_id, []).append(row.url)
-    return {
-        url: replace(
+    updated = {}
+    for url, state in states.items():
+        version_id = state.current_version_id or 0
+        oauth_url, well_known = oauth.get(version_id, (None, False))
+        updated[url] = replace(
             state,
-            current_links=tuple(found.get(state.current_version_id or 0, ())),
-            current_coverage_url=coverage.get(state.current_version_id or 0),
+            current_links=tuple(found.get(version_id, ())),
+            current_coverage_url=coverage.get(version_id),
+            current_oauth_url=oauth_url,
+            current_oauth_well_known=well_known,
         )
-        for url, state in states.items()
-    }
+    return updated
 
 
 async def insert_servers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -65,6 +65,17 @@ async def clear_attempt_findings(conn: AsyncConnection, server_ids: Sequence[int
         )
 
 
+async def replace_rule_findings(
+    conn: AsyncConnection, rule: str, found: Sequence[tuple[int, Finding]]
+) -> None:
+    """Replace every finding of `rule` about the latest state of any server: for findings
+    that compare servers with each other, recomputed whole after a pass."""
+    await conn.execute(
+        delete(findings).where(findings.c.rule == rule, findings.c.version_id.is_(None))
+    )
+    await add_findings(conn, [(server_id, None, finding) for server_id, finding in found])
+
+
 async def add_links(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert links (version_id, server_id, kind, url, position) made by new versions."""
     if rows:
