@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
@@ -370,6 +371,46 @@ def history(
     from crawler.render import history_table
 
     history_table(url, versions)
+
+
+@app.command()
+@with_settings
+def coverage(
+    settings: Settings,
+    at: str = typer.Option(
+        ..., "--at", metavar="LAT,LON", help="A point in WGS 84, latitude first: 45.5,-122.6"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The current coverage entries whose territory contains a point."""
+    lat, lon = _point(at)
+    from storage.territory_index import TerritoryIndex, entries_at
+
+    entries = read(settings, lambda reader: entries_at(reader, TerritoryIndex(), lat, lon))
+    if as_json:
+        print_json(entries)
+        return
+    from crawler.render import console, coverage_table
+
+    if not entries:
+        console.print(f"no current territory contains {lat},{lon}")
+    coverage_table(entries, title=f"entries covering {lat},{lon}")
+
+
+def _point(text: str) -> tuple[float, float]:
+    """LAT,LON as two finite numbers within WGS 84's ranges; a usage error otherwise."""
+    parts = text.split(",")
+    try:
+        lat, lon = (float(part) for part in parts) if len(parts) == 2 else (math.nan, math.nan)
+    except ValueError:
+        lat = lon = math.nan
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        fail(
+            f"--at {text!r} is not a point: expected LAT,LON in degrees, latitude -90..90 "
+            "first, then longitude -180..180 (for example 45.52,-122.68)",
+            EXIT_USAGE,
+        )
+    return lat, lon
 
 
 @db_app.command("upgrade")

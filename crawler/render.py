@@ -71,27 +71,53 @@ def server_detail(detail: dict[str, Any]) -> None:
         )
         console.print_json(data=detail["document"])
     coverage_table(detail["coverage_entries"])
+    oauth_summary(detail["oauth_metadata"])
     relations_table(detail["related"], detail["linked_from"])
     findings_table(detail["findings"])
 
 
-def coverage_table(entries: list[dict[str, Any]]) -> None:
+def coverage_table(entries: list[dict[str, Any]], title: str = "coverage entries") -> None:
+    """Entries of one server (`show`), or of every server covering a point (`coverage --at`)."""
     if not entries:
         return
-    table = Table(title="coverage entries")
-    for column in ("id", "name", "type", "role", "country", "commodities", "valid"):
+    table = Table(title=title)
+    by_server = "server_url" in entries[0]
+    columns = ("server", "id") if by_server else ("id",)
+    for column in (*columns, "name", "role", "country", "commodities", "territory", "valid"):
         table.add_column(column, overflow="fold")
     for e in entries:
         table.add_row(
-            e["entry_id"],
+            *((e["server_url"], e["entry_id"]) if by_server else (e["entry_id"],)),
             e.get("name") or "-",
-            e.get("type") or "-",
             e.get("role") or "-",
             e.get("country") or "-",
             ", ".join(e.get("commodity_types") or []),
+            _territory(e.get("territory")),
             "yes" if e["valid"] else "[red]no[/red]",
         )
     console.print(table)
+
+
+def _territory(summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return "-"
+    west, south, east, north = summary["bbox"]
+    return (
+        f"{summary['area_km2']:,.1f} km², lon {west:.3f}..{east:.3f}, lat {south:.3f}..{north:.3f}"
+    )
+
+
+def oauth_summary(oauth: dict[str, Any] | None) -> None:
+    if oauth is None:
+        return
+    where = " (RFC 8414 well-known location)" if oauth["well_known"] else ""
+    valid = "" if oauth["valid"] else " [red](has errors)[/red]"
+    console.print(f"  oauth metadata: {oauth['url']}{where}{valid}")
+    for key in ("issuer", "registration_endpoint", "cds_human_registration"):
+        if oauth.get(key):
+            console.print(f"    {key}: {oauth[key]}")
+    if oauth.get("scopes_supported"):
+        console.print(f"    scopes: {', '.join(oauth['scopes_supported'])}")
 
 
 def relations_table(related: list[dict[str, Any]], linked_from: list[dict[str, Any]]) -> None:

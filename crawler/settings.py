@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
     )
+    max_geojson_bytes: int = Field(
+        50 * MIB, ge=1024, description="Cap on a GeoJSON territory's (decompressed) size."
+    )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed per fetch.")
     max_link_depth: int = Field(
         10, ge=0, le=100, description="related_metadata hops followed from a seed."

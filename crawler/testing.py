@@ -163,7 +163,7 @@ class LoopbackServer:
 
     `hosts` are loopback addresses, all bound on the same port (`port=0` picks a free one);
     binding anything else raises ValueError. It counts `connections`, `requests` per path,
-    and the largest number of requests handled at once (`max_in_flight`). Exceptions raised by
+    the `conditional` ones among them (with If-None-Match or If-Modified-Since), and the largest number of requests handled at once (`max_in_flight`). Exceptions raised by
     callable handlers are collected in `errors` (the connection is closed).
     """
 
@@ -174,6 +174,7 @@ class LoopbackServer:
         self.port = port
         self.connections = 0
         self.requests: Counter[str] = Counter()
+        self.conditional: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
         self.errors: list[BaseException] = []
@@ -365,6 +366,8 @@ class LoopbackServer:
         if request is None:
             return False
         self.requests[request.path] += 1
+        if "if-none-match" in request.headers or "if-modified-since" in request.headers:
+            self.conditional[request.path] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

@@ -21,11 +21,17 @@ from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
 from crawler.pipeline.coverage import read_listing
-from crawler.pipeline.interpret import CrawlTarget, interpret
+from crawler.pipeline.interpret import CrawlTarget, interpret, stored_oauth_link
+from crawler.pipeline.linked import Linked
+from crawler.pipeline.maps import MapProber
+from crawler.pipeline.oauth import OAuthLink, OAuthRead, OAuthReader
+from crawler.pipeline.overlaps import report_authoritative_overlaps
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
+from crawler.pipeline.territories import TerritoryReader
 from crawler.settings import Settings
-from storage.repositories import crawls, fetch_log, seeds, servers, snapshots
+from storage.repositories import crawls, fetch_log, oauth, seeds, servers, snapshots, territories
+from storage.repositories.history import StoredResource
 from storage.repositories.servers import ServerState
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -85,8 +91,9 @@ async def crawl(
             known = await seeds.metadata_seeds(conn)
             targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
             states = await servers.states_for(conn, [t.url for t in targets])
-        pass_ = _Pass(settings, engine, crawl_id, states, progress)
-        tally = await pass_.run(targets, fetcher)
+        pass_ = _Pass(settings, engine, crawl_id, states, progress, fetcher)
+        tally = await pass_.run(targets)
+    await report_authoritative_overlaps(engine)
     summary = CrawlSummary(
         crawl_id=crawl_id,
         servers_seen=pass_.frontier.size,
@@ -96,7 +103,7 @@ async def crawl(
         servers_failed=tally[Change.FAILED],
         servers_moved=tally[Change.MOVED],
         seed_lists=lists_read,
-        requests=tally[_REQUESTS] + list_requests,
+        requests=tally[_REQUESTS] + list_requests + pass_.linked_requests,
         events=0,
         duration_s=time.monotonic() - clock,
     )
@@ -118,8 +125,13 @@ class _Pass:
         crawl_id: int,
         states: dict[str, ServerState],
         progress: Progress | None,
+        fetcher: Fetcher,
     ) -> None:
         self.settings = settings
+        self.fetcher = fetcher
+        self.territories = TerritoryReader(fetcher, settings.max_geojson_bytes)
+        self.maps = MapProber(fetcher)
+        self.oauth = OAuthReader(fetcher)
         self.engine = engine
         self.crawl_id = crawl_id
         self.states = states
@@ -128,14 +140,16 @@ class _Pass:
         self.tally: Counter[str] = Counter()
         self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
 
-    async def run(self, targets: Sequence[CrawlTarget], fetcher: Fetcher) -> Counter[str]:
+    @property
+    def linked_requests(self) -> int:
+        return self.territories.requests + self.maps.requests + self.oauth.requests
+
+    async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
         for target in targets:
             self.frontier.offer(target)
         async with asyncio.TaskGroup() as group:
             writers = [group.create_task(self._write()) for _ in range(_writer_count(self.engine))]
-            fetchers = [
-                group.create_task(self._fetch(fetcher)) for _ in range(self.settings.concurrency)
-            ]
+            fetchers = [group.create_task(self._fetch()) for _ in range(self.settings.concurrency)]
             await self.frontier.join()
             for task in fetchers:
                 task.cancel()
@@ -143,11 +157,12 @@ class _Pass:
                 await self.polls.put(None)
         return self.tally
 
-    async def _fetch(self, fetcher: Fetcher) -> None:
+    async def _fetch(self) -> None:
         while True:
             target = await self.frontier.take()
             try:
-                poll = await self._with_coverage(fetcher, await self._poll(fetcher, target))
+                poll = await self._with_coverage(await self._poll(target))
+                poll = await self._with_linked(poll)
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
                 if poll.meaning.moved_to:  # the same entity at its new place: same depth
@@ -156,7 +171,7 @@ class _Pass:
             finally:
                 self.frontier.done()
 
-    async def _with_coverage(self, fetcher: Fetcher, poll: Poll) -> Poll:
+    async def _with_coverage(self, poll: Poll) -> Poll:
         """The poll with its coverage listing read, when its document (new or unchanged) has
         one; a poll that got no document leaves the stored entries as they are."""
         snapshot, state = poll.meaning.snapshot, poll.state
@@ -166,12 +181,57 @@ class _Pass:
             url = state.current_coverage_url if state and poll.meaning.not_modified else None
         if url is None:
             return poll
-        read = await read_listing(fetcher, url, self.settings)
+        read = await read_listing(self.fetcher, url, self.settings)
         document = snapshot.content if snapshot else await self._current_document(state)
         if read.complete and isinstance(document, dict):
             union = capabilities_union_findings(document, read.entries, poll.target.url)
             read = replace(read, findings=read.findings + union)
         return replace(poll, coverage=read)
+
+    async def _with_linked(self, poll: Poll) -> Poll:
+        """The poll with what its document links beyond the listing read: each entry's
+        territory, its map checked, and the OAuth metadata."""
+        snapshot, state = poll.meaning.snapshot, poll.state
+        if snapshot is not None:
+            link = snapshot.oauth_link
+        elif state is not None and poll.meaning.not_modified:
+            link = stored_oauth_link(
+                state.current_oauth_url, state.current_oauth_well_known, state.url
+            )
+        else:
+            return poll
+        stored_territories, stored_oauth = await self._stored_resources(state)
+        entries = poll.coverage.entries if poll.coverage else ()
+        read_territories, map_findings, read_oauth = await asyncio.gather(
+            self.territories.read(entries, stored_territories),
+            self.maps.check(entries),
+            self._read_oauth(link, stored_oauth),
+        )
+        linked = Linked(
+            stored_territories=stored_territories,
+            territories=read_territories,
+            listing_complete=poll.coverage is not None and poll.coverage.complete,
+            listed=frozenset(entry.entry_id for entry in entries),
+            map_findings=map_findings,
+            stored_oauth=stored_oauth,
+            oauth=read_oauth,
+        )
+        return replace(poll, linked=linked)
+
+    async def _read_oauth(
+        self, link: OAuthLink | None, stored: StoredResource | None
+    ) -> OAuthRead | None:
+        return None if link is None else await self.oauth.read(link, stored)
+
+    async def _stored_resources(
+        self, state: ServerState | None
+    ) -> tuple[dict[str, StoredResource], StoredResource | None]:
+        if state is None or not state.has_linked_resources:
+            return {}, None
+        async with self.engine.connect() as conn:
+            stored_territories = await territories.current(conn, [state.id])
+            stored_oauth = await oauth.current(conn, [state.id])
+        return stored_territories[state.id], stored_oauth.get(state.id)
 
     async def _current_document(self, state: ServerState | None) -> Any:
         if state is None or state.current_sha256 is None:
@@ -205,10 +265,10 @@ class _Pass:
         for url in new:
             self.frontier.offer(CrawlTarget(url, poll.target.url, None, depth))
 
-    async def _poll(self, fetcher: Fetcher, target: CrawlTarget) -> Poll:
+    async def _poll(self, target: CrawlTarget) -> Poll:
         state = self.states.get(target.url)
         has_version = state is not None and state.current_version_id is not None
-        result = await fetcher.fetch(
+        result = await self.fetcher.fetch(
             target.url,
             etag=state.etag if state and has_version else None,
             last_modified=state.last_modified if state and has_version else None,

@@ -13,6 +13,7 @@ from crawler.domain.findings import Finding, has_errors
 from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.links import related_metadata_links
 from crawler.domain.metadata import validate_metadata
+from crawler.domain.oauth import issuer_for, well_known_oauth_url
 from crawler.domain.status import ServerStatus, status_of_document, status_of_failed_fetch
 from crawler.domain.targets import (
     WELL_KNOWN_PATH,
@@ -20,6 +21,7 @@ from crawler.domain.targets import (
     normalise_list_url,
     normalise_target,
 )
+from crawler.pipeline.oauth import OAuthLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Snapshot:
     findings: tuple[Finding, ...]
     links: tuple[str, ...] = ()  # related_metadata URLs to follow, normalised
     coverage_url: str | None = None  # the coverage listing's first page, when a usable URL
+    oauth_link: OAuthLink | None = None  # where its OAuth metadata is, when it offers oauth
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +133,39 @@ def _interpret_body(fetch: FetchResult, max_links: int) -> Interpretation:
         canonical_url=report.canonical_url,
         findings=found,
         links=links,
-        coverage_url=_coverage_url(document),
+        coverage_url=_linked_url(document.get("coverage")),
+        oauth_link=oauth_link(document, url),
     )
     return Interpretation(status_of_document(valid), snapshot=snapshot)
 
 
-def _coverage_url(document: dict[str, Any]) -> str | None:
-    value = document.get("coverage")
+def _linked_url(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     try:
         return normalise_list_url(value).url
     except InvalidTarget:
         return None  # the metadata validator reports it
+
+
+def oauth_link(document: dict[str, Any], url: str) -> OAuthLink | None:
+    """Where the document at `url` says its OAuth metadata is: `oauth_metadata`, or the RFC
+    8414 location of its origin when `capabilities` lists oauth without it (CDSC-WG1-02 3.1)."""
+    explicit = _linked_url(document.get("oauth_metadata"))
+    if explicit is not None:
+        return OAuthLink(explicit, well_known=False)
+    capabilities = document.get("capabilities")
+    if isinstance(capabilities, list) and "oauth" in capabilities:
+        issuer = issuer_for(url)
+        return OAuthLink(well_known_oauth_url(issuer), well_known=True, issuer=issuer)
+    return None
+
+
+def stored_oauth_link(url: str | None, well_known: bool, metadata_url: str) -> OAuthLink | None:
+    """The OAuth link a stored version made (the link table keeps the URL and its kind)."""
+    if url is None:
+        return None
+    return OAuthLink(url, well_known, issuer_for(metadata_url) if well_known else None)
 
 
 def _looks_like_html(fetch: FetchResult) -> bool:

@@ -23,8 +23,16 @@ from crawler.domain.findings import Finding
 from crawler.domain.status import ServerStatus
 from crawler.pipeline.coverage import CoverageRead
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
-from storage.repositories import coverage, fetch_log, servers, snapshots
-from storage.repositories.servers import COVERAGE, RELATED_METADATA, ServerState
+from crawler.pipeline.linked import Linked, LinkedWrite, write_linked
+from storage.repositories import coverage, fetch_log, history, servers, snapshots
+from storage.repositories.servers import (
+    COVERAGE,
+    OAUTH_METADATA,
+    OAUTH_WELL_KNOWN,
+    RELATED_METADATA,
+    ServerState,
+)
+from storage.schema import coverage_entries
 
 
 class Change(StrEnum):
@@ -45,6 +53,7 @@ class Poll:
     meaning: Interpretation
     crawl_id: int | None
     coverage: CoverageRead | None = None  # the coverage listing, when it was read
+    linked: Linked | None = None  # territories, maps and OAuth, when a document was at hand
 
 
 async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Change]:
@@ -115,16 +124,26 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     read = [(poll, sid) for poll, sid in zip(polls, server_ids, strict=True) if poll.coverage]
     if read:
         await _write_coverage(conn, read)
+    linked = [
+        LinkedWrite(sid, poll.fetch.started_at, poll.crawl_id, poll.linked)
+        for poll, sid in zip(polls, server_ids, strict=True)
+        if poll.linked
+    ]
+    if linked:
+        await write_linked(conn, linked)
     return changes
 
 
 def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
-    """The links each new version makes: its related_metadata, then its coverage listing."""
+    """The links each new version makes: related_metadata, the coverage listing, OAuth."""
     rows = []
     for row, version_id, snap in zip(batch.versions, version_ids, batch.snapshots, strict=True):
         kinds = [(RELATED_METADATA, url) for url in snap.links]
         if snap.coverage_url:
             kinds.append((COVERAGE, snap.coverage_url))
+        if snap.oauth_link:
+            kind = OAUTH_WELL_KNOWN if snap.oauth_link.well_known else OAUTH_METADATA
+            kinds.append((kind, snap.oauth_link.url))
         rows += [
             {
                 "version_id": version_id,
@@ -142,10 +161,10 @@ async def _write_coverage(conn: AsyncConnection, read: list[tuple[Poll, int]]) -
     """New versions for new or changed entries; the end of those gone from a complete listing."""
     server_ids = [server_id for _, server_id in read]
     stored = await coverage.current(conn, server_ids)
-    last = await coverage.last_versions(conn, server_ids)
+    last = await history.last_versions(conn, coverage_entries, server_ids, "entry_id")
     rows: list[dict[str, Any]] = []
     closing: list[tuple[int, datetime]] = []
-    confirming: list[tuple[int, datetime]] = []
+    confirming: list[tuple[int, dict[str, Any]]] = []
     for poll, server_id in read:
         assert poll.coverage is not None
         now, current = poll.fetch.started_at, stored[server_id]
@@ -153,7 +172,7 @@ async def _write_coverage(conn: AsyncConnection, read: list[tuple[Poll, int]]) -
             _, sha256 = canonical_form(entry.content)
             old = current.get(entry.entry_id)
             if old is not None and old.sha256 == sha256:
-                confirming.append((old.row_id, now))
+                confirming.append((old.row_id, {"last_confirmed_at": now}))
                 continue
             if old is not None:
                 closing.append((old.row_id, now))
@@ -162,9 +181,9 @@ async def _write_coverage(conn: AsyncConnection, read: list[tuple[Poll, int]]) -
         if poll.coverage.complete:
             listed = {entry.entry_id for entry in poll.coverage.entries}
             closing += [(s.row_id, now) for eid, s in current.items() if eid not in listed]
-    await coverage.close(conn, closing)
-    await coverage.add(conn, rows)
-    await coverage.confirm(conn, confirming)
+    await history.close(conn, coverage_entries, closing)
+    await history.add(conn, coverage_entries, rows)
+    await history.confirm(conn, coverage_entries, confirming)
 
 
 def _entry_row(
@@ -213,7 +232,10 @@ def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
         if state.has_attempt_findings:
             batch.stale_findings.append(server_id)
     read_findings = poll.coverage.findings if poll.coverage else ()
-    batch.attempt_findings.extend((server_id, None, f) for f in (*meaning.findings, *read_findings))
+    linked_findings = poll.linked.findings if poll.linked else ()
+    batch.attempt_findings.extend(
+        (server_id, None, f) for f in (*meaning.findings, *read_findings, *linked_findings)
+    )
     batch.fetch_log.append(_fetch_log_row(poll, server_id))
     return change
 

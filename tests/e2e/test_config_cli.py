@@ -24,6 +24,7 @@ VALID_VALUES = {
     "read_timeout": "2.5",
     "request_deadline": "9",
     "max_document_bytes": "4096",
+    "max_geojson_bytes": "8192",
     "max_redirects": "2",
     "max_link_depth": "3",
     "max_links_per_document": "20",

@@ -32,12 +32,24 @@ def entry(number: int, name: str | None = None) -> dict[str, Any]:
         "infrastructure_types": ["distribution_utility"],
         "commodity_types": ["electricity"],
         "capabilities": [],
-        "geojson_resource": f"https://utility.example.com/territory-{number}.geojson",
+        "geojson_resource": f"/territory-{number}.geojson",  # on the server; see publish_pages
     }
 
 
+def square(west: float, south: float) -> dict[str, Any]:
+    ring = [[west, south], [west + 1, south], [west + 1, south + 1], [west, south + 1]]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
 def publish_pages(server: LoopbackServer, pages: list[list[dict[str, Any]]]) -> None:
+    """Serve the listing's pages, and each entry's territory (a square) on the same server."""
     for number, entries in enumerate(pages, start=1):
+        for index, item in enumerate(entries):
+            path = item["geojson_resource"]
+            server.route(path, Response.json(square(-100 + number, 30 + index), etag=True))
+        entries = [
+            {**item, "geojson_resource": server.url(item["geojson_resource"])} for item in entries
+        ]
         following = server.url(f"/coverage-{number + 1}.json") if number < len(pages) else None
         previous = server.url(f"/coverage-{number - 1}.json") if number > 1 else None
         listing = {"coverage_entries": entries, "next": following, "previous": previous}
