@@ -163,7 +163,8 @@ class LoopbackServer:
 
     `hosts` are loopback addresses, all bound on the same port (`port=0` picks a free one);
     binding anything else raises ValueError. It counts `connections`, `requests` per path,
-    the `conditional` ones among them (with If-None-Match or If-Modified-Since), and the largest number of requests handled at once (`max_in_flight`). Exceptions raised by
+    the `conditional` ones among them (with If-None-Match or If-Modified-Since), and the
+    largest number of requests handled at once (`max_in_flight`). Exceptions raised by
     callable handlers are collected in `errors` (the connection is closed).
     """
 

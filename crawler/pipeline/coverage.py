@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from crawler.domain import rules
 from crawler.domain.coverage import CoverageEntry, parse_coverage_page
@@ -10,6 +11,7 @@ from crawler.domain.fetching import FetchOutcome
 from crawler.domain.findings import Finding, json_pointer
 from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.targets import InvalidTarget, normalise_list_url
+from crawler.domain.union import capabilities_union_findings
 from crawler.http.fetch import Fetcher
 from crawler.settings import Settings
 
@@ -36,6 +38,15 @@ async def read_listing(fetcher: Fetcher, url: str, settings: Settings) -> Covera
     while next_url is not None:
         next_url = await reader.read_page(fetcher, next_url)
     return reader.result()
+
+
+def with_union_findings(read: CoverageRead, document: Any, url: str) -> CoverageRead:
+    """The read with the capabilities union rule checked against the metadata `document`
+    published at `url`; only a listing read whole can show a capability missing."""
+    if not read.complete or not isinstance(document, dict):
+        return read
+    union = capabilities_union_findings(document, read.entries, url)
+    return replace(read, findings=read.findings + union)
 
 
 class _ListingReader:

@@ -15,20 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crawler.domain import rules
 from crawler.domain.findings import json_pointer
 from crawler.domain.targets import Target
-from crawler.domain.union import capabilities_union_findings
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
-from crawler.pipeline.coverage import read_listing
+from crawler.pipeline.coverage import read_listing, with_union_findings
 from crawler.pipeline.interpret import CrawlTarget, interpret, stored_oauth_link
-from crawler.pipeline.linked import Linked
-from crawler.pipeline.maps import MapProber
-from crawler.pipeline.oauth import OAuthLink, OAuthRead, OAuthReader
 from crawler.pipeline.overlaps import report_authoritative_overlaps
+from crawler.pipeline.resources import LinkedReaders
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
-from crawler.pipeline.territories import TerritoryReader
 from crawler.settings import Settings
 from storage.repositories import crawls, fetch_log, oauth, seeds, servers, snapshots, territories
 from storage.repositories.history import StoredResource
@@ -103,7 +99,7 @@ async def crawl(
         servers_failed=tally[Change.FAILED],
         servers_moved=tally[Change.MOVED],
         seed_lists=lists_read,
-        requests=tally[_REQUESTS] + list_requests + pass_.linked_requests,
+        requests=tally[_REQUESTS] + list_requests + pass_.linked.requests,
         events=0,
         duration_s=time.monotonic() - clock,
     )
@@ -129,9 +125,7 @@ class _Pass:
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
-        self.territories = TerritoryReader(fetcher, settings.max_geojson_bytes)
-        self.maps = MapProber(fetcher)
-        self.oauth = OAuthReader(fetcher)
+        self.linked = LinkedReaders(fetcher, settings)
         self.engine = engine
         self.crawl_id = crawl_id
         self.states = states
@@ -139,10 +133,6 @@ class _Pass:
         self.frontier = frontier.Frontier()
         self.tally: Counter[str] = Counter()
         self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
-
-    @property
-    def linked_requests(self) -> int:
-        return self.territories.requests + self.maps.requests + self.oauth.requests
 
     async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
         for target in targets:
@@ -183,10 +173,7 @@ class _Pass:
             return poll
         read = await read_listing(self.fetcher, url, self.settings)
         document = snapshot.content if snapshot else await self._current_document(state)
-        if read.complete and isinstance(document, dict):
-            union = capabilities_union_findings(document, read.entries, poll.target.url)
-            read = replace(read, findings=read.findings + union)
-        return replace(poll, coverage=read)
+        return replace(poll, coverage=with_union_findings(read, document, poll.target.url))
 
     async def _with_linked(self, poll: Poll) -> Poll:
         """The poll with what its document links beyond the listing read: each entry's
@@ -201,27 +188,14 @@ class _Pass:
         else:
             return poll
         stored_territories, stored_oauth = await self._stored_resources(state)
-        entries = poll.coverage.entries if poll.coverage else ()
-        read_territories, map_findings, read_oauth = await asyncio.gather(
-            self.territories.read(entries, stored_territories),
-            self.maps.check(entries),
-            self._read_oauth(link, stored_oauth),
-        )
-        linked = Linked(
-            stored_territories=stored_territories,
-            territories=read_territories,
+        linked = await self.linked.read(
+            poll.coverage.entries if poll.coverage else (),
+            link,
             listing_complete=poll.coverage is not None and poll.coverage.complete,
-            listed=frozenset(entry.entry_id for entry in entries),
-            map_findings=map_findings,
+            stored_territories=stored_territories,
             stored_oauth=stored_oauth,
-            oauth=read_oauth,
         )
         return replace(poll, linked=linked)
-
-    async def _read_oauth(
-        self, link: OAuthLink | None, stored: StoredResource | None
-    ) -> OAuthRead | None:
-        return None if link is None else await self.oauth.read(link, stored)
 
     async def _stored_resources(
         self, state: ServerState | None

@@ -1,4 +1,4 @@
-"""Conformance report for one live metadata URL, without storing anything."""
+"""Conformance report for one live metadata URL and what it links, without storing anything."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from crawler.domain.findings import Finding, has_errors
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
-from crawler.pipeline.interpret import interpret
+from crawler.pipeline.coverage import read_listing, with_union_findings
+from crawler.pipeline.interpret import Snapshot, interpret
+from crawler.pipeline.resources import LinkedReaders
 from crawler.settings import Settings
 
 
@@ -32,13 +34,33 @@ class ValidationReport:
 
 
 async def validate_url(settings: Settings, url: str) -> ValidationReport:
-    """Fetch `url` once (unconditionally) and report every finding on what came back.
+    """Fetch `url` (unconditionally) and everything its document links that a crawl reads:
+    the whole coverage listing, each entry's GeoJSON territory and map, the OAuth metadata;
+    report every finding on what came back.
 
-    Never raises for anything the server does; nothing is written anywhere.
+    `status` is the metadata document's, as a crawl would record it. Never raises for
+    anything the servers do; nothing is written anywhere.
     """
     async with build_transport(settings) as transport:
         fetcher = Fetcher(transport, settings, HostLimiter(settings))
         fetched = await fetcher.fetch(url, migrations=True)
-    meaning = interpret(fetched, current_valid=None, max_links=settings.max_links_per_document)
-    found = meaning.snapshot.findings if meaning.snapshot else meaning.findings
-    return ValidationReport(url, meaning.status.value, found)
+        meaning = interpret(fetched, current_valid=None, max_links=settings.max_links_per_document)
+        if meaning.snapshot is None:
+            return ValidationReport(url, meaning.status.value, meaning.findings)
+        linked = await _linked_findings(fetcher, settings, meaning.snapshot, url)
+    return ValidationReport(url, meaning.status.value, meaning.snapshot.findings + linked)
+
+
+async def _linked_findings(
+    fetcher: Fetcher, settings: Settings, snapshot: Snapshot, url: str
+) -> tuple[Finding, ...]:
+    listing = None
+    if snapshot.coverage_url is not None:
+        read = await read_listing(fetcher, snapshot.coverage_url, settings)
+        listing = with_union_findings(read, snapshot.content, url)
+    linked = await LinkedReaders(fetcher, settings).read(
+        listing.entries if listing else (),
+        snapshot.oauth_link,
+        listing_complete=listing is not None and listing.complete,
+    )
+    return (listing.findings if listing else ()) + linked.findings

@@ -7,7 +7,7 @@ from typing import Any
 
 from crawler.testing import LoopbackServer, Response
 from tests.cli import run_cli
-from tests.examples import CURRENT_DRAFT_EXAMPLE
+from tests.examples import CURRENT_DRAFT_EXAMPLE, oauth_metadata_example
 from tests.federation import LOOPBACK, WELL_KNOWN, metadata_document
 
 
@@ -78,3 +78,90 @@ def test_human_output_names_the_rule(server: LoopbackServer) -> None:
 
     assert result.code == 1
     assert "json.trailing-comma" in result.stdout
+
+
+def publish_linked(server: LoopbackServer, entries: list[dict[str, Any]], oauth: Any) -> None:
+    """A server whose document links a one-page listing of `entries` and OAuth metadata."""
+    document = metadata_document(
+        server.url(WELL_KNOWN),
+        capabilities=["coverage", "oauth"],
+        coverage=server.url("/coverage.json"),
+        oauth_metadata=server.url("/oauth.json"),
+    )
+    server.route(WELL_KNOWN, Response.json(document))
+    listing = {"coverage_entries": entries, "next": None, "previous": None}
+    server.route("/coverage.json", Response.json(listing))
+    server.route("/oauth.json", Response.json(oauth))
+    square = [[-100, 30], [-99, 30], [-99, 31], [-100, 31], [-100, 30]]
+    server.route("/square.geojson", Response.json({"type": "Polygon", "coordinates": [square]}))
+    swapped = [[lat, lon] for lon, lat in square]
+    server.route("/swapped.geojson", Response.json({"type": "Polygon", "coordinates": [swapped]}))
+
+
+def coverage_entry(server: LoopbackServer, entry_id: str, **members: Any) -> dict[str, Any]:
+    entry = {
+        "id": entry_id,
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "entity_name": "Loopback Power",
+        "entity_abbreviation": None,
+        "country": "US",
+        "name": f"Territory {entry_id}",
+        "type": "geographic",
+        "role": "authoritative",
+        "infrastructure_types": ["distribution_utility"],
+        "commodity_types": ["electricity"],
+        "capabilities": [],
+        "geojson_resource": server.url("/square.geojson"),
+        **members,
+    }
+    dropped = {name for name, value in members.items() if value is None}
+    return {name: value for name, value in entry.items() if name not in dropped}
+
+
+def test_a_conforming_listing_territory_and_oauth_document_have_no_findings(
+    server: LoopbackServer,
+) -> None:
+    publish_linked(server, [coverage_entry(server, "e1")], oauth_metadata_example())
+
+    result = run_cli(
+        "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
+    )
+
+    assert result.code == 0, result.stderr
+    assert result.json()["findings"] == []
+    assert server.requests["/square.geojson"] == 1
+    assert server.requests["/oauth.json"] == 1
+
+
+def test_violations_in_the_listing_territories_and_oauth_metadata_are_reported(
+    server: LoopbackServer,
+) -> None:
+    oauth = oauth_metadata_example()
+    oauth["scopes_supported"].remove("client_admin")
+    del oauth["cds_scope_descriptions"]["client_admin"]
+    entries = [
+        coverage_entry(server, "no-resource", geojson_resource=None),
+        coverage_entry(
+            server, "map-without-type", map_resource=server.url("/map.png"), geojson_resource=None
+        ),
+        coverage_entry(server, "offers-coverage", capabilities=["coverage"], country="XX"),
+        coverage_entry(server, "swapped", geojson_resource=server.url("/swapped.geojson")),
+    ]
+    publish_linked(server, entries, oauth)
+    server.route("/map.png", Response(200, b"png", {"Content-Type": "image/png"}))
+
+    result = run_cli(
+        "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
+    )
+
+    assert result.code == 1
+    found = {(f["rule"], f["section"]) for f in result.json()["findings"]}
+    assert {
+        ("coverage.map-required", "CDSC-WG1-01 4.3"),
+        ("coverage.map-content-type-required", "CDSC-WG1-01 4.3"),
+        ("coverage.coverage-capability", "CDSC-WG1-01 4.3"),
+        ("coverage.country", "CDSC-WG1-01 4.3"),
+        ("territory.out-of-range", "RFC 7946 4"),
+        ("oauth.admin-scopes", "CDSC-WG1-02 3.3"),
+    } <= found
