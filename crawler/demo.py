@@ -35,18 +35,33 @@ COVERAGE = {
     "south": "south-coverage.json",
     "hub": "hub-coverage.json",
 }
+# What the documents and listings link to, by path under each publisher.
+RESOURCES = {
+    "north": {
+        "territory-electric.geojson": "north-territory-electric.geojson",
+        ".well-known/oauth-authorization-server": "north-oauth.json",
+    },
+    "south": {
+        "territory-electric.geojson": "south-territory-electric.geojson",
+        "territory-gas.png": "south-territory-gas.png",
+    },
+    "hub": {".well-known/oauth-authorization-server": "hub-oauth.json"},
+}
+MEDIA_TYPES = {".json": "application/json", ".geojson": "application/geo+json", ".png": "image/png"}
 
 
 def publish(server: LoopbackServer, name: str, file: str) -> None:
     serve(server, f"/{name}{WELL_KNOWN}", file)
     if name in COVERAGE:
         serve(server, f"/{name}/cds-coverage.json", COVERAGE[name])
+    for path, resource in RESOURCES.get(name, {}).items():
+        serve(server, f"/{name}/{path}", resource)
 
 
 def serve(server: LoopbackServer, path: str, file: str) -> None:
-    text = (DEMO_DIR / file).read_text(encoding="utf-8").replace("{base}", server.base_url)
-    headers = {"Content-Type": "application/json"}
-    server.route(path, Response(200, text.encode(), headers, etag=True))
+    body = (DEMO_DIR / file).read_bytes().replace(b"{base}", server.base_url.encode())
+    headers = {"Content-Type": MEDIA_TYPES[Path(file).suffix]}
+    server.route(path, Response(200, body, headers, etag=True))
 
 
 def cds_crawler(env: dict[str, str], *args: str) -> None:
@@ -92,6 +107,10 @@ def run_demo(server: LoopbackServer, workdir: Path) -> None:
     cds_crawler(env, "history", server.url("/north" + WELL_KNOWN))
     cds_crawler(env, "show", server.url("/copied" + WELL_KNOWN))
     cds_crawler(env, "show", server.url("/south" + WELL_KNOWN))
+    cds_crawler(env, "show", server.url("/hub" + WELL_KNOWN))
+    print("\n# Who covers a point in the north, and one in the city the south serves?")
+    cds_crawler(env, "coverage", "--at", "46.2,-122.1")
+    cds_crawler(env, "coverage", "--at", "45.55,-122.6")
 
 
 if __name__ == "__main__":
