@@ -14,38 +14,48 @@ peak RSS (from `os.wait4`) are measured. All traffic stays on 127.0.0.0/8.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import ipaddress
 import json
-import multiprocessing
 import os
-import platform
 import shlex
-import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+
+from harness import (
+    DEFAULT_POSTGRES_URL,
+    WELL_KNOWN,
+    BenchmarkError,
+    Measure,
+    Routes,
+    ServerProcess,
+    Site,
+    Target,
+    command_line,
+    crawler_env,
+    default_crawler,
+    fresh_database,
+    layout_note,
+    load_note,
+    machine,
+    measure,
+    parse_databases,
+    problem_lines,
+    require_loopback,
+    results_table,
+    running_servers,
+    targets_table,
+    write_section,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
-    from multiprocessing.connection import Connection
+    from collections.abc import Callable, Sequence
 
-WELL_KNOWN = "/.well-known/carbon-data-spec.json"
 CRAWL_TIMEOUT_S = 600.0
 COMMAND_TIMEOUT_S = 120.0
-SERVER_TIMEOUT_S = 60.0
-MIB = 1024 * 1024
-MAX_HOSTS = 60_000
 
 TARGET_SERVERS_PER_S = 300.0
 TARGET_SPEEDUP = 2.0
@@ -53,49 +63,7 @@ TARGET_RSS_MB = 200.0
 TARGET_READ_S = 0.5
 
 
-class BenchmarkError(Exception):
-    """The benchmark cannot go on; the message says why."""
-
-
 # --- the served documents --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """One metadata document: where it is served."""
-
-    index: int
-    host: str
-    path: str
-
-    def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}{self.path}"
-
-
-def loopback_addresses(count: int) -> list[str]:
-    """`count` distinct addresses 127.0.X.Y, skipping 127.0.0.1 and Y = 0 or 255."""
-    if not 1 <= count <= MAX_HOSTS:
-        raise BenchmarkError(f"between 1 and {MAX_HOSTS} hosts, not {count}")
-    addresses: list[str] = []
-    number = 2
-    while len(addresses) < count:
-        high, low = divmod(number, 256)
-        if 0 < low < 255:
-            addresses.append(f"127.0.{high}.{low}")
-        number += 1
-    return addresses
-
-
-def layout(servers: int, hosts: int) -> list[Site]:
-    """`servers` sites over `hosts` addresses: one per host at the well-known path when there
-    are enough hosts, else several per host under `/sN/.well-known/...`."""
-    addresses = loopback_addresses(min(servers, hosts))
-    sites = []
-    for index in range(servers):
-        slot, which = divmod(index, len(addresses))
-        path = WELL_KNOWN if slot == 0 else f"/s{slot}{WELL_KNOWN}"
-        sites.append(Site(index, addresses[which], path))
-    return sites
 
 
 def metadata_document(site: Site, port: int) -> dict[str, Any]:
@@ -115,244 +83,12 @@ def metadata_document(site: Site, port: int) -> dict[str, Any]:
     }
 
 
-# --- the server process ----------------------------------------------------------------------
+def metadata_routes(site: Site, port: int) -> Routes:
+    """What one site serves: its metadata document, with a strong ETag (runs in the server
+    process)."""
+    from crawler.testing import Response
 
-
-def serve(sites: list[Site], conn: Connection) -> None:
-    """Serve `sites` until told to stop; the entry point of the server process."""
-    asyncio.run(_serve(sites, conn))
-
-
-async def _serve(sites: list[Site], conn: Connection) -> None:
-    from crawler.testing import NOT_FOUND, LoopbackServer, Request, Response
-
-    server = LoopbackServer(list(dict.fromkeys(s.host for s in sites)))
-    try:
-        await server.start()
-    except OSError as exc:
-        conn.send(("error", str(exc)))
-        return
-    responses = {
-        (s.host, s.path): Response.json(metadata_document(s, server.port), etag=True) for s in sites
-    }
-    counts: Counter[str] = Counter()
-
-    async def by_local_host(request: Request, writer: asyncio.StreamWriter) -> Response:
-        counts["requests"] += 1
-        counts["conditional"] += "if-none-match" in request.headers
-        return responses.get((request.local_host, request.path), NOT_FOUND)
-
-    for path in {s.path for s in sites}:
-        server.route(path, by_local_host)
-    conn.send(("ready", server.port))
-    try:
-        await _answer_until_stopped(conn, counts)
-    finally:
-        await server.close()
-
-
-async def _answer_until_stopped(conn: Connection, counts: Counter[str]) -> None:
-    """Answer "stats" (the counts since the last "stats") until "stop" or the pipe closes."""
-    loop = asyncio.get_running_loop()
-    stopped = asyncio.Event()
-
-    def on_message() -> None:
-        try:
-            message = conn.recv()
-        except EOFError:
-            message = "stop"
-        if message == "stats":
-            conn.send(dict(counts))
-            counts.clear()
-        else:
-            stopped.set()
-
-    loop.add_reader(conn.fileno(), on_message)
-    try:
-        await stopped.wait()
-    finally:
-        loop.remove_reader(conn.fileno())
-
-
-class ServerProcess:
-    """The loopback servers, in a process of their own (a core of their own)."""
-
-    def __init__(self, sites: list[Site]) -> None:
-        self.sites = sites
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=serve, args=(sites, child), daemon=True)
-        self._process.start()
-        child.close()
-        self.port = self._await_ready()
-
-    def _await_ready(self) -> int:
-        try:
-            kind, value = self._receive()
-        except BaseException:
-            self.stop()
-            raise
-        if kind != "ready":
-            self.stop()
-            raise OSError(f"cannot bind the loopback addresses: {value}")
-        return int(value)
-
-    def _receive(self) -> Any:
-        if not self._conn.poll(SERVER_TIMEOUT_S):
-            raise BenchmarkError(f"the server process did not answer in {SERVER_TIMEOUT_S}s")
-        return self._conn.recv()
-
-    def urls(self) -> list[str]:
-        return [s.url(self.port) for s in self.sites]
-
-    def stats(self) -> Counter[str]:
-        """Requests served (and how many were conditional) since the last call."""
-        self._conn.send("stats")
-        return Counter(self._receive())
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(5)
-        self._conn.close()
-
-
-@contextlib.contextmanager
-def running_servers(servers: int, hosts: int) -> Iterator[ServerProcess]:
-    """The server process on `hosts` addresses; fewer (several paths each) if they cannot all
-    be bound."""
-    while True:
-        try:
-            process = ServerProcess(layout(servers, hosts))
-            break
-        except OSError as exc:
-            if hosts == 1:
-                raise BenchmarkError(str(exc)) from exc
-            print(f"note: {exc}; retrying with {max(1, hosts // 10)} hosts", file=sys.stderr)
-            hosts = max(1, hosts // 10)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-# --- measuring a command ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Measured:
-    wall_s: float
-    peak_rss_mb: float
-    stdout: str
-
-
-def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) -> Measured:
-    """Run `argv`; its wall time (start-up included), peak RSS and output. Raises
-    BenchmarkError when it fails or outlives `timeout`."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
-        )
-        try:
-            status, usage, ended = _wait4(process, timeout)
-        except TimeoutError:
-            raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
-    if status != 0:
-        lines = (line.strip().lstrip("| ").strip() for line in stderr.splitlines())
-        last = [line for line in lines if line.strip("+-")][-1:]  # not exception-group rules
-        command = shlex.join([Path(argv[0]).name, *argv[1:]])
-        raise BenchmarkError(f"`{command}` exited {status}: {' '.join(last)}")
-    return Measured(ended - started, usage.ru_maxrss / 1024, stdout)
-
-
-def _wait4(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any, float]:
-    """Reap `process` with os.wait4 (its own rusage): exit code, rusage, end time. Kills it and
-    raises TimeoutError when it outlives `timeout`."""
-    reaped: list[tuple[int, Any, float]] = []
-
-    def wait() -> None:
-        _, status, usage = os.wait4(process.pid, 0)
-        reaped.append((os.waitstatus_to_exitcode(status), usage, time.perf_counter()))
-
-    waiter = threading.Thread(target=wait, daemon=True)
-    waiter.start()
-    waiter.join(timeout)
-    if not reaped:
-        process.kill()
-        waiter.join(10)
-        process.returncode = -9
-        raise TimeoutError
-    process.returncode = reaped[0][0]
-    return reaped[0]
-
-
-def default_crawler() -> list[str]:
-    """`cds-crawler` next to this Python, else `python -m crawler`."""
-    script = Path(sys.executable).with_name("cds-crawler")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
-
-
-def crawler_env(database_url: str) -> dict[str, str]:
-    """The environment without any CDS_CRAWLER_* setting but these: the defaults apply."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")}
-    env.update(
-        CDS_CRAWLER_DATABASE_URL=database_url,
-        CDS_CRAWLER_ALLOW_HTTP="true",
-        CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS="true",
-    )
-    return env
-
-
-# --- databases -------------------------------------------------------------------------------
-
-
-def require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise BenchmarkError(f"the benchmark talks to loopback only; {url} is not on 127.0.0.0/8")
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, postgres_url: str, run: int) -> Iterator[str]:
-    """The URL of an empty database, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cds-bench-") as directory:
-            yield f"sqlite+aiosqlite:///{directory}/crawler.sqlite3"
-        return
-    import psycopg
-
-    name = f"cds_bench_{os.getpid()}_{run}"
-    with psycopg.connect(postgres_url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_version(postgres_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(postgres_url, connect_timeout=10) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    return f"PostgreSQL {row[0] if row else '?'}"
+    return {WELL_KNOWN: ("metadata", Response.json(metadata_document(site, port), etag=True))}
 
 
 # --- one database ----------------------------------------------------------------------------
@@ -537,24 +273,6 @@ def bench_database(
 # --- the report ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """The values of one measure over the runs, and the digits to print them with."""
-
-    values: list[float]
-    digits: int
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
-
-    def cell(self) -> str:
-        if not self.values:
-            return "no data"
-        low, mid, high = min(self.values), statistics.median(self.values), max(self.values)
-        return f"{mid:.{self.digits}f} ({low:.{self.digits}f}-{high:.{self.digits}f})"
-
-
 def measures(result: DatabaseResult) -> dict[str, Measure]:
     first, again = result.first, result.recrawl
     rows = {
@@ -577,18 +295,6 @@ def measures(result: DatabaseResult) -> dict[str, Measure]:
     for name in READ_COMMANDS:
         rows[f"`{name}`: wall (s)"] = Measure(result.reads.get(name, []), 3)
     return rows
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    name: str
-    value: float | None
-    met: Callable[[float], bool]
-
-    def cell(self) -> str:
-        if self.value is None:
-            return "FAIL (no data)"
-        return f"{'PASS' if self.met(self.value) else 'FAIL'} ({self.value:.3g})"
 
 
 def targets(result: DatabaseResult) -> list[Target]:
@@ -626,85 +332,30 @@ def targets(result: DatabaseResult) -> list[Target]:
     ]
 
 
-def results_table(results: list[DatabaseResult]) -> list[str]:
-    header = "| measure | " + " | ".join(f"{r.kind}: median (min-max)" for r in results) + " |"
-    lines = [header, "|---" * (len(results) + 1) + "|"]
-    per_db = [measures(r) for r in results]
-    for name in per_db[0]:
-        lines.append(f"| {name} | " + " | ".join(rows[name].cell() for rows in per_db) + " |")
-    return lines
-
-
-def targets_table(results: list[DatabaseResult]) -> list[str]:
-    lines = ["| target | " + " | ".join(r.kind for r in results) + " |"]
-    lines.append("|---" * (len(results) + 1) + "|")
-    per_db = [targets(r) for r in results]
-    for i, target in enumerate(per_db[0]):
-        lines.append(f"| {target.name} | " + " | ".join(t[i].cell() for t in per_db) + " |")
-    return lines
-
-
-def machine(databases: Sequence[str], postgres_url: str) -> list[str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines()
-                  if ln.startswith("model name")), platform.processor() or "?")  # fmt: skip
-    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").split()
-    ram_gib = int(meminfo[meminfo.index("MemTotal:") + 1]) / MIB
-    lines = [
-        f"- CPU: {model}, {os.cpu_count()} cores",
-        f"- RAM: {ram_gib:.1f} GiB",
-        f"- Python {platform.python_version()} ({platform.python_implementation()})",
-        f"- OS: {os_name()}, kernel {platform.release()}",
-        f"- SQLite {sqlite3.sqlite_version}",
-    ]
-    if "postgres" in databases:
-        lines.append(f"- {postgres_version(postgres_url)} on the same machine")
-    return lines
-
-
-def os_name() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip('"')
-    return platform.system()
-
-
 def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, load: float) -> str:
-    command = shlex.join([".venv/bin/python", "benchmarks/crawl_benchmark.py", *sys.argv[1:]])
-    problems = [
-        f"- {r.kind}: {problem}" + (f" ({count} times)" if count > 1 else "")
-        for r in results
-        for problem, count in Counter(r.problems).items()
-    ]
+    """The crawl section of docs/benchmarks.md."""
+    problems = [(r.kind, problem) for r in results for problem in r.problems]
     requested = min(args.hosts or args.servers, args.servers)
-    why = "chosen with `--hosts`" if hosts == requested else f"binding {requested} failed here"
     crawler = "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
-    layout_note = (
-        f"{args.servers} metadata documents, each at `{WELL_KNOWN}` of its own loopback "
-        f"address (127.0.X.Y, {hosts} addresses on one port)"
-        if hosts >= args.servers
-        else f"{args.servers} metadata documents on {hosts} loopback addresses, up to "
-        f"{-(-args.servers // hosts)} paths each ({why})"
-    )
+    where = layout_note(args.servers, hosts, requested, f"metadata documents at `{WELL_KNOWN}`")
+    kinds = [r.kind for r in results]
     return "\n".join(
         [
-            "# Crawl benchmark",
+            "## Crawl benchmark",
             "",
-            "Generated by `benchmarks/crawl_benchmark.py`; re-run it to refresh this page.",
+            "Generated by `benchmarks/crawl_benchmark.py`; re-run it to refresh this section.",
             "",
             f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- Command: `{command}`",
+            f"- Command: `{command_line('crawl_benchmark.py')}`",
             "",
-            "## Machine",
+            "### Machine",
             "",
-            *machine([r.kind for r in results], args.postgres_url),
-            f"- Load average (1 min) when the benchmark started: {load:.2f} (the machine is "
-            "shared: other work competes for its cores)",
+            *machine(kinds, args.postgres_url),
+            load_note(load),
             "",
-            "## Method",
+            "### Method",
             "",
-            f"- Servers: {layout_note}, served with strong ETags by `crawler.testing."
+            f"- Servers: {where}, served with strong ETags by `crawler.testing."
             "LoopbackServer` in a separate process (its own core). Every document is a valid "
             "current-draft metadata object (CDSC-WG1-01 3.2).",
             f"- Crawler: `{crawler} crawl --json` as a subprocess with the default limits "
@@ -724,17 +375,17 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, 
             "`servers_unchanged` = all with nothing new or changed, `requests` equal to what "
             "the servers answered, every server `ok`, no error finding in `show`.",
             "",
-            "## Results",
+            "### Results",
             "",
-            *results_table(results),
+            *results_table(kinds, [measures(r) for r in results]),
             "",
-            "## Targets",
+            "### Targets",
             "",
-            *targets_table(results),
+            *targets_table(kinds, [targets(r) for r in results]),
             "",
-            "## Correctness",
+            "### Correctness",
             "",
-            *(problems or ["- Every check passed on every run."]),
+            *problem_lines(problems),
             "",
             *READING_NOTES,
         ]
@@ -742,7 +393,7 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, 
 
 
 READING_NOTES = [
-    "## Reading the figures",
+    "### Reading the figures",
     "",
     "- The crawler is CPU-bound on one core (about 100% CPU for the whole pass); the servers",
     "  and, for Postgres, the database server run on the other core.",
@@ -774,7 +425,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
     parser.add_argument(
         "--postgres-url",
-        default="postgresql://postgres@127.0.0.1:5432/test",
+        default=DEFAULT_POSTGRES_URL,
         help="a Postgres server on loopback; a database is created on it for each run",
     )
     parser.add_argument(
@@ -783,12 +434,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=default_crawler(),
         help="command that runs the crawler, to compare builds (default: the venv's cds-crawler)",
     )
-    parser.add_argument("--write", metavar="FILE", help="also write the Markdown report here")
+    parser.add_argument(
+        "--write", metavar="FILE", help="also write the report into its section of this file"
+    )
     args = parser.parse_args(argv)
-    args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
-    unknown = set(args.databases) - {"sqlite", "postgres"}
-    if unknown or not args.databases:
-        parser.error(f"--databases: sqlite and/or postgres, not {','.join(sorted(unknown))}")
+    try:
+        args.databases = parse_databases(args.databases)
+    except ValueError as exc:
+        parser.error(f"--databases: {exc}")
     if args.servers < 1 or args.runs < 1 or args.reads < 1:
         parser.error("--servers, --runs and --reads must be at least 1")
     return args
@@ -804,8 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if "postgres" in args.databases:
             require_loopback(args.postgres_url)
-        with running_servers(args.servers, args.hosts or args.servers) as server:
-            hosts = len({s.host for s in server.sites})
+        with running_servers(args.servers, args.hosts or args.servers, metadata_routes) as server:
+            hosts = server.hosts
             log(f"serving {args.servers} documents on {hosts} loopback addresses")
             results = [bench_database(kind, args, server, log) for kind in args.databases]
         text = report(results, args, hosts, load)
@@ -814,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(text)
     if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
+        write_section(args.write, "crawl", text)
     return 1 if any(r.problems for r in results) else 0
 
 

@@ -18,12 +18,17 @@ from crawler.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class CoverageRead:
-    url: str  # the first page
+    url: str | None  # the first page; None when the document no longer links a listing
     entries: tuple[CoverageEntry, ...]  # de-duplicated by id, in listing order
     complete: bool  # every page was read, so an entry missing from it has left the listing
     findings: tuple[Finding, ...]
     requests: int
     pages: int
+
+    @classmethod
+    def withdrawn(cls) -> CoverageRead:
+        """The listing of a document that no longer links one: complete, and empty."""
+        return cls(None, (), True, (), 0, 0)
 
 
 async def read_listing(fetcher: Fetcher, url: str, settings: Settings) -> CoverageRead:

@@ -19,7 +19,7 @@ from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
-from crawler.pipeline.coverage import read_listing, with_union_findings
+from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
 from crawler.pipeline.interpret import CrawlTarget, interpret, stored_oauth_link
 from crawler.pipeline.overlaps import report_authoritative_overlaps
 from crawler.pipeline.resources import LinkedReaders
@@ -163,14 +163,16 @@ class _Pass:
 
     async def _with_coverage(self, poll: Poll) -> Poll:
         """The poll with its coverage listing read, when its document (new or unchanged) has
-        one; a poll that got no document leaves the stored entries as they are."""
+        one, or withdrawn when a new document no longer links the listing the last one did;
+        a poll that got no document leaves the stored entries as they are."""
         snapshot, state = poll.meaning.snapshot, poll.state
         if snapshot is not None:
             url = snapshot.coverage_url
         else:
             url = state.current_coverage_url if state and poll.meaning.not_modified else None
         if url is None:
-            return poll
+            withdrawn = snapshot is not None and state is not None and state.current_coverage_url
+            return replace(poll, coverage=CoverageRead.withdrawn()) if withdrawn else poll
         read = await read_listing(self.fetcher, url, self.settings)
         document = snapshot.content if snapshot else await self._current_document(state)
         return replace(poll, coverage=with_union_findings(read, document, poll.target.url))

@@ -152,3 +152,21 @@ def test_capabilities_must_include_those_the_entries_offer(
 
     assert first == [("metadata.capabilities-union", "/capabilities")]
     assert again == first
+
+
+def test_a_document_that_stops_linking_its_listing_ends_its_entries_and_territories(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    publish_pages(server, [[entry(1), entry(2)]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+    crawl(database_url)
+
+    server.route(WELL_KNOWN, Response.json(metadata_document(server.url(WELL_KNOWN))))
+    crawl(database_url)
+
+    assert shown(database_url, server)["coverage_entries"] == []
+    assert entry_history(database_url) == [("e1", 1, False), ("e2", 1, False)]
+    with open_reader(database_url) as reader:
+        territories = reader.rows("SELECT valid_to IS NULL AS current FROM territories")
+    assert [bool(t["current"]) for t in territories] == [False, False]

@@ -1,0 +1,514 @@
+"""What the benchmark scripts share: loopback servers in a process of their own, measured
+subprocesses, fresh databases, and the Markdown report of docs/benchmarks.md.
+
+Imported by the scripts next to it (`python benchmarks/NAME.py` puts this directory on the
+path). All traffic stays on 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import multiprocessing
+import os
+import platform
+import re
+import shlex
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from multiprocessing.connection import Connection
+
+    from crawler.testing import Response
+
+WELL_KNOWN = "/.well-known/carbon-data-spec.json"
+SERVER_TIMEOUT_S = 60.0
+MIB = 1024 * 1024
+MAX_HOSTS = 60_000
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot go on; the message says why."""
+
+
+# --- where documents are served ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One CDS server: its metadata document and the resources it links, at `prefix` on
+    `host` (an empty prefix when the host serves this site alone)."""
+
+    index: int
+    host: str
+    prefix: str = ""
+
+    @property
+    def path(self) -> str:
+        """The path of the metadata document."""
+        return self.prefix + WELL_KNOWN
+
+    def url(self, port: int) -> str:
+        """The metadata URL."""
+        return self.resource_url(port, WELL_KNOWN)
+
+    def resource_url(self, port: int, target: str) -> str:
+        """The URL of `target` (a path, with any query) of this site."""
+        return f"http://{self.host}:{port}{self.prefix}{target}"
+
+
+def loopback_addresses(count: int) -> list[str]:
+    """`count` distinct addresses 127.0.X.Y, skipping 127.0.0.1 and Y = 0 or 255."""
+    if not 1 <= count <= MAX_HOSTS:
+        raise BenchmarkError(f"between 1 and {MAX_HOSTS} hosts, not {count}")
+    addresses: list[str] = []
+    number = 2
+    while len(addresses) < count:
+        high, low = divmod(number, 256)
+        if 0 < low < 255:
+            addresses.append(f"127.0.{high}.{low}")
+        number += 1
+    return addresses
+
+
+def layout(servers: int, hosts: int) -> list[Site]:
+    """`servers` sites over `hosts` addresses: one per host when there are enough hosts, else
+    several per host under `/sN/...`."""
+    addresses = loopback_addresses(min(servers, hosts))
+    sites = []
+    for index in range(servers):
+        slot, which = divmod(index, len(addresses))
+        sites.append(Site(index, addresses[which], f"/s{slot}" if slot else ""))
+    return sites
+
+
+# --- the server process ------------------------------------------------------------------------
+
+# What a site serves: by request target (path and query, without the site's prefix), the kind
+# of resource counted in the server's statistics and the static response.
+Routes = dict[str, tuple[str, "Response"]]
+
+
+def serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: Connection) -> None:
+    """Serve what `build(site, port)` gives for every site until told to stop; the entry point
+    of the server process. `build` must be a module-level function (it is pickled)."""
+    asyncio.run(_serve(sites, build, conn))
+
+
+async def _serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: Connection) -> None:
+    from crawler.testing import NOT_FOUND, LoopbackServer, Request
+
+    server = LoopbackServer(list(dict.fromkeys(s.host for s in sites)))
+    try:
+        await server.start()
+    except OSError as exc:
+        conn.send(("error", str(exc)))
+        return
+    responses: dict[tuple[str, str], tuple[str, Response]] = {
+        (site.host, site.prefix + target): route
+        for site in sites
+        for target, route in build(site, server.port).items()
+    }
+    counts: Counter[str] = Counter()
+
+    async def by_local_host(request: Request, writer: asyncio.StreamWriter) -> Response:
+        kind, response = responses.get((request.local_host, request.target), ("other", NOT_FOUND))
+        tag = request.headers.get("if-none-match")
+        not_modified = tag is not None and tag == response.etag_value
+        for key in ("requests", f"{kind}/requests"):
+            counts[key] += 1
+        if tag is not None or "if-modified-since" in request.headers:
+            counts["conditional"] += 1
+            counts[f"{kind}/conditional"] += 1
+        if not_modified:
+            counts["not_modified"] += 1
+            counts[f"{kind}/not_modified"] += 1
+        return response
+
+    for path in {target.partition("?")[0] for _, target in responses}:
+        server.route(path, by_local_host)
+    conn.send(("ready", server.port))
+    try:
+        await _answer_until_stopped(conn, counts)
+    finally:
+        await server.close()
+
+
+async def _answer_until_stopped(conn: Connection, counts: Counter[str]) -> None:
+    """Answer "stats" (the counts since the last "stats") until "stop" or the pipe closes."""
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    def on_message() -> None:
+        try:
+            message = conn.recv()
+        except EOFError:
+            message = "stop"
+        if message == "stats":
+            conn.send(dict(counts))
+            counts.clear()
+        else:
+            stopped.set()
+
+    loop.add_reader(conn.fileno(), on_message)
+    try:
+        await stopped.wait()
+    finally:
+        loop.remove_reader(conn.fileno())
+
+
+class ServerProcess:
+    """The loopback servers, in a process of their own (a core of their own)."""
+
+    def __init__(self, sites: list[Site], build: Callable[[Site, int], Routes]) -> None:
+        self.sites = sites
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(sites, build, child), daemon=True)
+        self._process.start()
+        child.close()
+        self.port = self._await_ready()
+
+    def _await_ready(self) -> int:
+        try:
+            kind, value = self._receive()
+        except BaseException:
+            self.stop()
+            raise
+        if kind != "ready":
+            self.stop()
+            raise OSError(f"cannot bind the loopback addresses: {value}")
+        return int(value)
+
+    def _receive(self) -> Any:
+        if not self._conn.poll(SERVER_TIMEOUT_S):
+            raise BenchmarkError(f"the server process did not answer in {SERVER_TIMEOUT_S}s")
+        return self._conn.recv()
+
+    @property
+    def hosts(self) -> int:
+        return len({s.host for s in self.sites})
+
+    def urls(self) -> list[str]:
+        return [s.url(self.port) for s in self.sites]
+
+    def stats(self) -> Counter[str]:
+        """Requests served since the last call: `requests`, `conditional` (with a validator)
+        and `not_modified` (answered 304), in all and per kind as `KIND/requests`, ..."""
+        self._conn.send("stats")
+        return Counter(self._receive())
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._conn.close()
+
+
+@contextlib.contextmanager
+def running_servers(
+    servers: int, hosts: int, build: Callable[[Site, int], Routes]
+) -> Iterator[ServerProcess]:
+    """The server process on `hosts` addresses; fewer (several sites each) if they cannot all
+    be bound."""
+    while True:
+        try:
+            process = ServerProcess(layout(servers, hosts), build)
+            break
+        except OSError as exc:
+            if hosts == 1:
+                raise BenchmarkError(str(exc)) from exc
+            print(f"note: {exc}; retrying with {max(1, hosts // 10)} hosts", file=sys.stderr)
+            hosts = max(1, hosts // 10)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def layout_note(servers: int, hosts: int, requested: int, what: str) -> str:
+    """How the sites were spread over loopback addresses, for the Method section."""
+    if hosts >= servers:
+        return (
+            f"{servers} {what}, each on its own loopback address (127.0.X.Y, {hosts} addresses "
+            "on one port)"
+        )
+    why = "chosen with `--hosts`" if hosts == requested else f"binding {requested} failed here"
+    return (
+        f"{servers} {what} on {hosts} loopback addresses, up to {-(-servers // hosts)} per "
+        f"address under `/sN/` ({why})"
+    )
+
+
+# --- measuring a command -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    stdout: str
+    cpu_s: float = 0.0  # user + system time of the process
+
+
+def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) -> Measured:
+    """Run `argv`; its wall time (start-up included), peak RSS and output. Raises
+    BenchmarkError when it fails or outlives `timeout`."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
+        )
+        try:
+            status, usage, ended = _wait4(process, timeout)
+        except TimeoutError:
+            raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
+    if status != 0:
+        lines = (line.strip().lstrip("| ").strip() for line in stderr.splitlines())
+        last = [line for line in lines if line.strip("+-")][-1:]  # not exception-group rules
+        command = shlex.join([Path(argv[0]).name, *argv[1:]])
+        raise BenchmarkError(f"`{command}` exited {status}: {' '.join(last)}")
+    cpu_s = usage.ru_utime + usage.ru_stime
+    return Measured(ended - started, usage.ru_maxrss / 1024, stdout, cpu_s)
+
+
+def _wait4(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any, float]:
+    """Reap `process` with os.wait4 (its own rusage): exit code, rusage, end time. Kills it and
+    raises TimeoutError when it outlives `timeout`."""
+    reaped: list[tuple[int, Any, float]] = []
+
+    def wait() -> None:
+        _, status, usage = os.wait4(process.pid, 0)
+        reaped.append((os.waitstatus_to_exitcode(status), usage, time.perf_counter()))
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    if not reaped:
+        process.kill()
+        waiter.join(10)
+        process.returncode = -9
+        raise TimeoutError
+    process.returncode = reaped[0][0]
+    return reaped[0]
+
+
+def default_crawler() -> list[str]:
+    """`cds-crawler` next to this Python, else `python -m crawler`."""
+    script = Path(sys.executable).with_name("cds-crawler")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
+
+
+def crawler_env(database_url: str, **settings: str) -> dict[str, str]:
+    """The environment without any CDS_CRAWLER_* setting but these (`settings` by field name,
+    e.g. per_host_rate="1000"): the defaults apply to the rest."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")}
+    env.update(
+        CDS_CRAWLER_DATABASE_URL=database_url,
+        CDS_CRAWLER_ALLOW_HTTP="true",
+        CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS="true",
+    )
+    env.update({f"CDS_CRAWLER_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+def require_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise BenchmarkError(f"the benchmark talks to loopback only; {url} is not on 127.0.0.0/8")
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, postgres_url: str, run: int) -> Iterator[str]:
+    """The URL of an empty database, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="cds-bench-") as directory:
+            yield f"sqlite+aiosqlite:///{directory}/crawler.sqlite3"
+        return
+    import psycopg
+
+    name = f"cds_bench_{os.getpid()}_{run}"
+    with psycopg.connect(postgres_url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_version(postgres_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(postgres_url, connect_timeout=10) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return f"PostgreSQL {row[0] if row else '?'}"
+
+
+def parse_databases(text: str) -> list[str]:
+    """`sqlite,postgres` as a list; raises ValueError naming anything else."""
+    databases = [d.strip() for d in text.split(",") if d.strip()]
+    unknown = set(databases) - {"sqlite", "postgres"}
+    if unknown or not databases:
+        raise ValueError(f"sqlite and/or postgres, not {','.join(sorted(unknown))}")
+    return databases
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """The values of one measure over the runs, and the digits to print them with."""
+
+    values: list[float]
+    digits: int
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    def cell(self) -> str:
+        if not self.values:
+            return "no data"
+        low, mid, high = min(self.values), statistics.median(self.values), max(self.values)
+        return f"{mid:.{self.digits}f} ({low:.{self.digits}f}-{high:.{self.digits}f})"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    value: float | None
+    met: Callable[[float], bool]
+
+    def cell(self) -> str:
+        if self.value is None:
+            return "FAIL (no data)"
+        return f"{'PASS' if self.met(self.value) else 'FAIL'} ({self.value:.3g})"
+
+
+def results_table(kinds: Sequence[str], per_db: Sequence[dict[str, Measure]]) -> list[str]:
+    """One row per measure, one column per database: median (min-max)."""
+    header = "| measure | " + " | ".join(f"{kind}: median (min-max)" for kind in kinds) + " |"
+    lines = [header, "|---" * (len(kinds) + 1) + "|"]
+    for name in per_db[0]:
+        lines.append(f"| {name} | " + " | ".join(rows[name].cell() for rows in per_db) + " |")
+    return lines
+
+
+def targets_table(kinds: Sequence[str], per_db: Sequence[list[Target]]) -> list[str]:
+    """One row per target, one column per database: PASS or FAIL, and the value judged."""
+    lines = ["| target | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+    for i, target in enumerate(per_db[0]):
+        lines.append(f"| {target.name} | " + " | ".join(t[i].cell() for t in per_db) + " |")
+    return lines
+
+
+def machine(databases: Sequence[str], postgres_url: str) -> list[str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines()
+                  if ln.startswith("model name")), platform.processor() or "?")  # fmt: skip
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").split()
+    ram_gib = int(meminfo[meminfo.index("MemTotal:") + 1]) / MIB
+    lines = [
+        f"- CPU: {model}, {os.cpu_count()} cores",
+        f"- RAM: {ram_gib:.1f} GiB",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})",
+        f"- OS: {os_name()}, kernel {platform.release()}",
+        f"- SQLite {sqlite3.sqlite_version}",
+    ]
+    if "postgres" in databases:
+        lines.append(f"- {postgres_version(postgres_url)} on the same machine")
+    return lines
+
+
+def load_note(load: float) -> str:
+    return (
+        f"- Load average (1 min) when the benchmark started: {load:.2f} (the machine is "
+        "shared: other work competes for its cores)"
+    )
+
+
+def os_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    return platform.system()
+
+
+def command_line(script: str) -> str:
+    """The command that ran this benchmark, as the report states it."""
+    return shlex.join([".venv/bin/python", f"benchmarks/{script}", *sys.argv[1:]])
+
+
+def problem_lines(problems: Sequence[tuple[str, str]]) -> list[str]:
+    """`- KIND: PROBLEM (N times)` per distinct (kind, problem), or one line saying all passed."""
+    counted = Counter(problems)
+    return [
+        f"- {kind}: {problem}" + (f" ({count} times)" if count > 1 else "")
+        for (kind, problem), count in counted.items()
+    ] or ["- Every check passed on every run."]
+
+
+PAGE_HEADER = """# Benchmarks
+
+Each section below is written by one script under `benchmarks/`, between its
+`<!-- BEGIN name -->` and `<!-- END name -->` markers: running a script with
+`--write docs/benchmarks.md` refreshes its own section and leaves the others as they are.
+
+```sh
+.venv/bin/python benchmarks/crawl_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/discovery_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/point_query_benchmark.py --write docs/benchmarks.md
+```
+"""
+
+
+def write_section(path: str | Path, name: str, text: str) -> None:
+    """Put `text` between the `name` markers of the Markdown file at `path`: in place of what
+    they held, else appended (the file is created with PAGE_HEADER when missing)."""
+    file = Path(path)
+    block = f"<!-- BEGIN {name} -->\n{text.strip()}\n<!-- END {name} -->\n"
+    old = file.read_text(encoding="utf-8") if file.exists() else PAGE_HEADER
+    pattern = re.compile(
+        rf"^<!-- BEGIN {re.escape(name)} -->\n.*?^<!-- END {re.escape(name)} -->\n?",
+        re.DOTALL | re.MULTILINE,
+    )
+    if pattern.search(old):
+        new = pattern.sub(lambda _: block, old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    file.write_text(new, encoding="utf-8")
