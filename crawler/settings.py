@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
     )
+    moved_recheck_interval: int = Field(
+        86400,
+        ge=0,
+        description="Seconds between checks of a metadata URL that moved (its target is "
+        "crawled every pass).",
+    )
     max_geojson_bytes: int = Field(
         50 * MIB, ge=1024, description="Cap on a GeoJSON territory's (decompressed) size."
     )

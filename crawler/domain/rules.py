@@ -68,6 +68,18 @@ SERVER_MOVED_STATUS = Rule(
     "CDSC-WG1-01 5",
     "A migration redirect uses a status other than 301 Moved Permanently or 302 Found.",
 )
+SERVER_MIGRATION_RETARGETED = Rule(
+    "server.migration-retargeted",
+    W,
+    "CDSC-WG1-01 5",
+    "A migrated metadata URL now redirects to another target than before.",
+)
+SERVER_MIGRATION_ENDED = Rule(
+    "server.migration-ended",
+    W,
+    "CDSC-WG1-01 5",
+    "A migrated metadata URL no longer redirects; the redirect must stay for up to 3 years.",
+)
 HTTP_CONTENT_TYPE = Rule(
     "http.content-type",
     W,

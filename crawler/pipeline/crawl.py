@@ -14,13 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain import rules
 from crawler.domain.findings import json_pointer
+from crawler.domain.status import ServerStatus
 from crawler.domain.targets import Target
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
 from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
-from crawler.pipeline.interpret import CrawlTarget, interpret, stored_oauth_link
+from crawler.pipeline.interpret import (
+    CrawlTarget,
+    interpret,
+    migration_findings,
+    stored_oauth_link,
+)
 from crawler.pipeline.overlaps import report_authoritative_overlaps
 from crawler.pipeline.resources import LinkedReaders
 from crawler.pipeline.seedlists import refresh_seed_lists
@@ -87,7 +93,9 @@ async def crawl(
             known = await seeds.metadata_seeds(conn)
             targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
             states = await servers.states_for(conn, [t.url for t in targets])
-        pass_ = _Pass(settings, engine, crawl_id, states, progress, fetcher)
+        pass_ = _Pass(
+            settings, engine, crawl_id, states, progress, fetcher, recheck_moved=bool(only)
+        )
         tally = await pass_.run(targets)
     await report_authoritative_overlaps(engine)
     summary = CrawlSummary(
@@ -122,8 +130,11 @@ class _Pass:
         states: dict[str, ServerState],
         progress: Progress | None,
         fetcher: Fetcher,
+        *,
+        recheck_moved: bool = False,
     ) -> None:
         self.settings = settings
+        self.recheck_moved = recheck_moved  # URLs asked for by name are fetched, moved or not
         self.fetcher = fetcher
         self.linked = LinkedReaders(fetcher, settings)
         self.engine = engine
@@ -151,13 +162,19 @@ class _Pass:
         while True:
             target = await self.frontier.take()
             try:
+                state = self.states.get(target.url)
+                if state is not None and self._resting(state):
+                    assert state.moved_to is not None
+                    self.tally[Change.MOVED] += 1
+                    await self._offer(target.url, (state.moved_to,), target.depth)
+                    continue
                 poll = await self._with_coverage(await self._poll(target))
                 poll = await self._with_linked(poll)
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
                 if poll.meaning.moved_to:  # the same entity at its new place: same depth
-                    await self._offer(poll, (poll.meaning.moved_to,), poll.target.depth)
-                await self._offer(poll, links, poll.target.depth + 1)
+                    await self._offer(target.url, (poll.meaning.moved_to,), target.depth)
+                await self._offer(target.url, links, target.depth + 1)
             finally:
                 self.frontier.done()
 
@@ -231,15 +248,25 @@ class _Pass:
         meaning = replace(poll.meaning, findings=(*poll.meaning.findings, finding))
         return replace(poll, meaning=meaning), ()
 
-    async def _offer(self, poll: Poll, urls: tuple[str, ...], depth: int) -> None:
-        """Queue the URLs this poll led to (with their stored state), once per pass."""
+    def _resting(self, state: ServerState) -> bool:
+        """A moved URL is checked again only after `moved_recheck_interval`: the spec keeps
+        the redirect in place for years, and its target is what is crawled meanwhile."""
+        if self.recheck_moved or state.status != ServerStatus.MOVED or state.moved_to is None:
+            return False
+        if state.last_fetched is None:
+            return False
+        age = datetime.now(UTC) - state.last_fetched
+        return age < timedelta(seconds=self.settings.moved_recheck_interval)
+
+    async def _offer(self, via: str, urls: tuple[str, ...], depth: int) -> None:
+        """Queue the URLs that `via` led to (with their stored state), once per pass."""
         new = self.frontier.unseen(urls)
         if not new:
             return
         async with self.engine.connect() as conn:
             self.states.update(await servers.states_for(conn, new))
         for url in new:
-            self.frontier.offer(CrawlTarget(url, poll.target.url, None, depth))
+            self.frontier.offer(CrawlTarget(url, via, None, depth))
 
     async def _poll(self, target: CrawlTarget) -> Poll:
         state = self.states.get(target.url)
@@ -255,6 +282,9 @@ class _Pass:
             current_valid=state.current_valid if state and has_version else None,
             max_links=self.settings.max_links_per_document,
         )
+        migration = migration_findings(target.url, state.moved_to if state else None, meaning)
+        if migration:
+            meaning = replace(meaning, findings=meaning.findings + migration)
         return Poll(target, state, result, meaning, self.crawl_id)
 
     async def _write(self) -> None:

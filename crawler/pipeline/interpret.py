@@ -195,3 +195,20 @@ def _content_type_findings(fetch: FetchResult) -> tuple[Finding, ...]:
     shown = fetch.content_type or "no Content-Type"
     message = f"served as {shown!r}; expected application/json"
     return (rules.HTTP_CONTENT_TYPE.finding(fetch.final_url, "", message),)
+
+
+def migration_findings(
+    url: str, moved_to_before: str | None, meaning: Interpretation
+) -> tuple[Finding, ...]:
+    """What changed about a migration (CDSC-WG1-01 5) since the URL was last seen moved to
+    `moved_to_before`: the redirect now leads elsewhere, or is gone."""
+    if moved_to_before is None or meaning.moved_to == moved_to_before:
+        return ()
+    if meaning.moved_to is not None:
+        message = f"{url} now redirects to {meaning.moved_to}, no longer to {moved_to_before}"
+        return (rules.SERVER_MIGRATION_RETARGETED.finding(url, "", message),)
+    message = (
+        f"{url} no longer redirects to {moved_to_before} (its status is now "
+        f"{meaning.status.value}); a migration redirect must stay for up to 3 years"
+    )
+    return (rules.SERVER_MIGRATION_ENDED.finding(url, "", message),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
@@ -33,6 +34,8 @@ class ServerState:
     current_valid: bool | None
     has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
     has_linked_resources: bool = False  # a current territory or OAuth metadata version
+    moved_to: str | None = None  # the migration target, while the status is moved
+    last_fetched: datetime | None = None
     current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
     current_coverage_url: str | None = None  # its coverage listing
     current_oauth_url: str | None = None  # its OAuth metadata
@@ -60,6 +63,8 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             servers.c.etag,
             servers.c.last_modified,
             servers.c.consecutive_failures,
+            servers.c.moved_to,
+            servers.c.last_fetched,
             versions.c.id.label("version_id"),
             versions.c.version,
             versions.c.document_sha256,
@@ -102,6 +107,8 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 current_valid=r.valid,
                 has_attempt_findings=bool(r.has_attempt_findings),
                 has_linked_resources=bool(r.has_linked_resources),
+                moved_to=r.moved_to,
+                last_fetched=r.last_fetched,
             )
     return await _with_links(conn, states)
 

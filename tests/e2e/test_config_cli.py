@@ -25,6 +25,7 @@ VALID_VALUES = {
     "request_deadline": "9",
     "max_document_bytes": "4096",
     "max_geojson_bytes": "8192",
+    "moved_recheck_interval": "3600",
     "max_redirects": "2",
     "max_link_depth": "3",
     "max_links_per_document": "20",

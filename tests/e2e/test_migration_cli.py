@@ -84,3 +84,33 @@ def test_a_redirect_within_the_origin_is_followed_and_the_url_keeps_its_identity
     assert list(listed_servers(database_url)) == [source]
     assert listed_servers(database_url)[source]["status"] == "ok"
     assert (summary["servers_new"], summary["servers_moved"]) == (1, 0)
+
+
+def test_a_moved_url_is_rechecked_slowly_and_a_changed_or_ended_redirect_is_reported(
+    database_url: str, old: LoopbackServer, new: LoopbackServer
+) -> None:
+    source, target = old.url(WELL_KNOWN), new.url(WELL_KNOWN)
+    second_target = new.url(f"/merged{WELL_KNOWN}")
+    new.route(WELL_KNOWN, Response.json(document(target)))
+    new.route(f"/merged{WELL_KNOWN}", Response.json(document(second_target)))
+    old.route(WELL_KNOWN, Response(301, headers={"Location": target}))
+    run_cli(database_url, "seeds", "add", source, env=LOOPBACK)
+    crawl(database_url)
+
+    resting = crawl(database_url)  # within the recheck interval: the target only
+    requests_while_resting = old.requests[WELL_KNOWN]
+    old.route(WELL_KNOWN, Response(301, headers={"Location": second_target}))
+    crawl(database_url, CDS_CRAWLER_MOVED_RECHECK_INTERVAL="0")
+    retargeted = (
+        listed_servers(database_url)[source]["moved_to"],
+        finding_rules(database_url, source),
+    )
+    old.route(WELL_KNOWN, Response.json(document(source)))
+    crawl(database_url, CDS_CRAWLER_MOVED_RECHECK_INTERVAL="0")
+
+    assert requests_while_resting == 1
+    assert (resting["servers_moved"], resting["servers_unchanged"]) == (1, 1)
+    assert retargeted == (second_target, ["server.moved", "server.migration-retargeted"])
+    assert listed_servers(database_url)[second_target]["status"] == "ok"
+    assert listed_servers(database_url)[source]["status"] == "ok"
+    assert finding_rules(database_url, source) == ["server.migration-ended"]

@@ -1,0 +1,567 @@
+"""Discovery benchmark: loopback CDS servers with paginated coverage listings and a GeoJSON
+territory per entry; a first crawl and an unchanged re-crawl.
+
+    .venv/bin/python benchmarks/discovery_benchmark.py [--servers 1000] [--runs 5]
+        [--databases sqlite,postgres] [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
+        [--setting per_host_rate=1000 ...] [--section discovery] [--write docs/benchmarks.md]
+
+Every server has its own loopback address (127.0.X.Y, all on one port) and serves a
+conforming metadata document that lists `coverage`, a coverage listing of 3 pages of 10
+geographic entries (newest first by `updated`), and one GeoJSON Polygon per entry, all from a
+`crawler.testing.LoopbackServer` in a process of its own. The crawler runs as `cds-crawler`
+subprocesses with its default limits (unless `--setting` changes one); their wall time, CPU
+time and peak RSS (from `os.wait4`) are measured. All traffic stays on 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shlex
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import (
+    DEFAULT_POSTGRES_URL,
+    WELL_KNOWN,
+    BenchmarkError,
+    Measure,
+    Routes,
+    ServerProcess,
+    Site,
+    Target,
+    command_line,
+    crawler_env,
+    default_crawler,
+    fresh_database,
+    layout_note,
+    load_note,
+    machine,
+    measure,
+    parse_databases,
+    problem_lines,
+    require_loopback,
+    results_table,
+    running_servers,
+    targets_table,
+    write_section,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+CRAWL_TIMEOUT_S = 1800.0
+PAGES = 3
+ENTRIES_PER_PAGE = 10
+ENTRIES = PAGES * ENTRIES_PER_PAGE
+REQUESTS_PER_SERVER = 1 + PAGES + ENTRIES  # document, listing pages, GeoJSON resources
+COVERAGE = "/coverage"
+NEWEST = datetime(2025, 6, 1, tzinfo=UTC)
+
+TARGET_REQUESTS_PER_S = 500.0
+TARGET_RSS_MB = 300.0
+
+
+# --- the served documents --------------------------------------------------------------------
+
+
+def metadata_document(site: Site, port: int) -> dict[str, Any]:
+    """A conforming current-draft metadata object (CDSC-WG1-01 3.2) that lists `coverage`."""
+    home = f"https://utility-{site.index:04d}.example"
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": site.url(port),
+        "created": "2024-01-15T08:00:00Z",
+        "updated": f"2025-03-{1 + site.index % 28:02d}T12:30:00+01:00",
+        "name": f"Benchmark Utility {site.index:04d}",
+        "description": f"Fictional utility number {site.index} served for the discovery benchmark.",
+        "website": f"{home}/data-access",
+        "documentation": f"{home}/data-access/docs",
+        "support": f"{home}/developers/contact",
+        "capabilities": ["coverage"],
+        "coverage": site.resource_url(port, COVERAGE),
+    }
+
+
+def page_target(page: int) -> str:
+    """The request target of listing page `page` (1-based)."""
+    return COVERAGE if page == 1 else f"{COVERAGE}?page={page}"
+
+
+def geojson_target(entry_id: str) -> str:
+    return f"/territories/{entry_id}.geojson"
+
+
+def coverage_entry(site: Site, port: int, number: int) -> dict[str, Any]:
+    """Entry `number` (0 is the most recently updated) of the site's listing (CDSC-WG1-01
+    4.3): geographic, authoritative, with a GeoJSON resource."""
+    entry_id = f"territory-{number:02d}"
+    updated = NEWEST - timedelta(hours=number, minutes=site.index % 60)
+    return {
+        "id": entry_id,
+        "created": "2024-01-01T00:00:00Z",
+        "updated": updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "entity_name": f"Benchmark Utility {site.index:04d}",
+        "entity_abbreviation": f"BU{site.index:04d}",
+        "country": "US",
+        "name": f"Service territory {number} of utility {site.index:04d}",
+        "description": "A fictional electric service territory.",
+        "type": "geographic",
+        "role": "authoritative",
+        "infrastructure_types": ["distribution_utility"],
+        "commodity_types": ["electricity"],
+        "capabilities": [],
+        "geojson_resource": site.resource_url(port, geojson_target(entry_id)),
+    }
+
+
+def grid(servers: int) -> tuple[int, float]:
+    """Columns of the territory grid and its cell size (degrees): every territory has a cell of
+    its own over North America, so no two overlap."""
+    cells = servers * ENTRIES
+    columns = max(1, math.ceil(math.sqrt(cells * 2)))
+    rows = math.ceil(cells / columns)
+    return columns, min(0.25, 60.0 / columns, 40.0 / rows)
+
+
+def territory_polygon(site: Site, number: int, servers: int) -> dict[str, Any]:
+    """A small star-shaped Polygon of 8 to 20 vertices, distinct per entry, in a grid cell of
+    its own (exterior ring counterclockwise, RFC 7946 3.1.6)."""
+    columns, cell = grid(servers)
+    index = site.index * ENTRIES + number
+    row, column = divmod(index, columns)
+    lon0, lat0 = -125.0 + (column + 0.5) * cell, 10.0 + (row + 0.5) * cell
+    rng = random.Random(index)
+    vertices = 8 + index % 13
+    ring = []
+    for i in range(vertices):
+        angle = 2 * math.pi * (i + rng.uniform(-0.3, 0.3)) / vertices
+        radius = cell * 0.4 * rng.uniform(0.55, 1.0)
+        ring.append(
+            [round(lon0 + radius * math.cos(angle), 6), round(lat0 + radius * math.sin(angle), 6)]
+        )
+    ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def site_routes(site: Site, port: int, servers: int) -> Routes:
+    """What one site serves, every response with a strong ETag."""
+    from crawler.testing import Response
+
+    routes: Routes = {
+        WELL_KNOWN: ("metadata", Response.json(metadata_document(site, port), etag=True))
+    }
+    entries = [coverage_entry(site, port, number) for number in range(ENTRIES)]
+    for page in range(1, PAGES + 1):
+        listing = {
+            "coverage_entries": entries[(page - 1) * ENTRIES_PER_PAGE : page * ENTRIES_PER_PAGE],
+            "next": site.resource_url(port, page_target(page + 1)) if page < PAGES else None,
+            "previous": site.resource_url(port, page_target(page - 1)) if page > 1 else None,
+        }
+        routes[page_target(page)] = ("page", Response.json(listing, etag=True))
+    for number, entry in enumerate(entries):
+        body = json.dumps(territory_polygon(site, number, servers)).encode()
+        geojson = Response(200, body, {"Content-Type": "application/geo+json"}, etag=True)
+        routes[geojson_target(entry["id"])] = ("geojson", geojson)
+    return routes
+
+
+class SiteRoutes:
+    """`site_routes` for a number of servers, as the picklable builder the server process
+    calls."""
+
+    def __init__(self, servers: int) -> None:
+        self.servers = servers
+
+    def __call__(self, site: Site, port: int) -> Routes:
+        return site_routes(site, port, self.servers)
+
+
+# --- one database ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRun:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    summary: dict[str, Any]
+    served: Counter[str]
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.summary["duration_s"])
+
+    @property
+    def requests(self) -> float:
+        return float(self.summary["requests"])
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.wall_s
+
+    @property
+    def requests_per_crawl_s(self) -> float:
+        return self.requests / self.duration_s
+
+
+@dataclass(slots=True)
+class DatabaseResult:
+    kind: str
+    first: list[CrawlRun] = field(default_factory=list)
+    recrawl: list[CrawlRun] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every measurement of one database needs."""
+
+    server: ServerProcess
+    urls: list[str]
+    database_url: str
+    env: dict[str, str]
+    workdir: str
+    crawler: list[str]
+
+
+def timed_crawl(ctx: Context) -> CrawlRun:
+    ctx.server.stats()  # reset the server's counts
+    done = measure([*ctx.crawler, "crawl", "--json"], ctx.env, ctx.workdir, CRAWL_TIMEOUT_S)
+    summary = json.loads(done.stdout)
+    return CrawlRun(done.wall_s, done.cpu_s, done.peak_rss_mb, summary, ctx.server.stats())
+
+
+def check_summary(run: CrawlRun, expected: dict[str, int], label: str) -> list[str]:
+    """What is wrong with the summary of a crawl of every site, and with the requests the
+    servers answered."""
+    summary = run.summary
+    problems = [
+        f"{label}: {key} = {summary.get(key)}, expected {value}"
+        for key, value in expected.items()
+        if summary.get(key) != value
+    ]
+    if summary.get("requests") != run.served["requests"]:
+        problems.append(
+            f"{label}: summary requests = {summary.get('requests')} but the servers answered "
+            f"{run.served['requests']}"
+        )
+    if run.served["other/requests"]:
+        problems.append(f"{label}: {run.served['other/requests']} requests for unknown paths")
+    return problems
+
+
+def check_served(run: CrawlRun, servers: int, label: str, *, recrawl: bool) -> list[str]:
+    """Every document, page and GeoJSON asked once; on the re-crawl, the document and the
+    GeoJSON resources conditionally, each answered 304."""
+    served = run.served
+    problems = []
+    for kind, per_server in (("metadata", 1), ("page", PAGES), ("geojson", ENTRIES)):
+        wanted = servers * per_server
+        if served[f"{kind}/requests"] != wanted:
+            problems.append(f"{label}: {served[f'{kind}/requests']} {kind} requests, not {wanted}")
+        if recrawl and kind != "page":
+            for what in ("conditional", "not_modified"):
+                if served[f"{kind}/{what}"] != wanted:
+                    problems.append(
+                        f"{label}: {served[f'{kind}/{what}']} {kind} requests {what}, not {wanted}"
+                    )
+    return problems
+
+
+def database_counts(database_url: str) -> dict[str, Any]:
+    """What the crawls stored, counted with plain SQL."""
+    from storage.reader import open_reader
+
+    queries = {
+        "servers_ok": "SELECT count(*) AS n FROM servers WHERE status = 'ok'",
+        "entries": "SELECT count(*) AS n FROM coverage_entries",
+        "entries_current": "SELECT count(*) AS n FROM coverage_entries WHERE valid_to IS NULL",
+        "entries_invalid": "SELECT count(*) AS n FROM coverage_entries WHERE NOT valid",
+        "territories": "SELECT count(*) AS n FROM territories",
+        "territories_current": "SELECT count(*) AS n FROM territories WHERE valid_to IS NULL",
+        "versions": "SELECT count(*) AS n FROM versions",
+    }
+    with open_reader(database_url) as reader:
+        counts: dict[str, Any] = {name: reader.rows(sql)[0]["n"] for name, sql in queries.items()}
+        rows = reader.rows("SELECT severity, rule, count(*) AS n FROM findings GROUP BY 1, 2")
+    counts["findings"] = {f"{r['severity']} {r['rule']}": r["n"] for r in rows}
+    return counts
+
+
+def check_database(database_url: str, servers: int, label: str) -> list[str]:
+    """After either crawl: every server ok, one current version of every entry and territory
+    and no other, one version per document, no finding."""
+    counts = database_counts(database_url)
+    entries = servers * ENTRIES
+    expected = {
+        "servers_ok": servers,
+        "entries": entries,
+        "entries_current": entries,
+        "entries_invalid": 0,
+        "territories": entries,
+        "territories_current": entries,
+        "versions": servers,
+    }
+    problems = [
+        f"{label}: {name} = {counts[name]} in the database, expected {value}"
+        for name, value in expected.items()
+        if counts[name] != value
+    ]
+    if counts["findings"]:
+        problems.append(f"{label}: findings stored {counts['findings']}")
+    return problems
+
+
+def import_seeds(ctx: Context) -> None:
+    seed_file = Path(ctx.workdir, "seeds.txt")
+    seed_file.write_text("\n".join(ctx.urls) + "\n", encoding="utf-8")
+    measure([*ctx.crawler, "seeds", "import", str(seed_file)], ctx.env, ctx.workdir, 300)
+
+
+def crawl_twice(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
+    """A first crawl on the empty database, then an unchanged re-crawl, each checked; the
+    crawls that completed. A crawl that fails is recorded as a problem, and the run ends."""
+    servers = len(ctx.urls)
+    import_seeds(ctx)
+    done: list[CrawlRun] = []
+    for label, expected in (
+        ("first crawl", {"servers_seen": servers, "servers_new": servers}),
+        ("re-crawl", {"servers_seen": servers, "servers_unchanged": servers}),
+    ):
+        try:
+            run = timed_crawl(ctx)
+        except BenchmarkError as exc:
+            result.problems.append(f"{label} failed: {exc}")
+            return done
+        done.append(run)
+        recrawl = label == "re-crawl"
+        (result.recrawl if recrawl else result.first).append(run)
+        expected |= {"servers_failed": 0, "requests": servers * REQUESTS_PER_SERVER}
+        expected |= {"servers_new": 0, "servers_changed": 0} if recrawl else {}
+        result.problems += check_summary(run, expected, label)
+        result.problems += check_served(run, servers, label, recrawl=recrawl)
+        result.problems += check_database(ctx.database_url, servers, label)
+    return done
+
+
+def bench_database(
+    kind: str, args: argparse.Namespace, server: ServerProcess, log: Callable[[str], None]
+) -> DatabaseResult:
+    result = DatabaseResult(kind)
+    for run in range(args.runs):
+        with (
+            fresh_database(kind, args.postgres_url, run) as url,
+            tempfile.TemporaryDirectory(prefix="cds-bench-work-") as workdir,
+        ):
+            env = crawler_env(url, **args.settings)
+            ctx = Context(server, server.urls(), url, env, workdir, args.crawler)
+            crawls = crawl_twice(ctx, result)
+            walls = ", ".join(f"{c.wall_s:.1f}s ({c.requests_per_s:.0f} req/s)" for c in crawls)
+            log(f"{kind} run {run + 1}/{args.runs}: crawls {walls or 'none'}")
+    return result
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def measures(result: DatabaseResult) -> dict[str, Measure]:
+    rows: dict[str, Measure] = {}
+    for label, runs in (("first crawl", result.first), ("re-crawl", result.recrawl)):
+        rows |= {
+            f"{label}: wall (s)": Measure([r.wall_s for r in runs], 1),
+            f"{label}: in-process duration_s": Measure([r.duration_s for r in runs], 1),
+            f"{label}: requests": Measure([r.requests for r in runs], 0),
+            f"{label}: requests/s (wall)": Measure([r.requests_per_s for r in runs], 0),
+            f"{label}: requests/s (duration_s)": Measure([r.requests_per_crawl_s for r in runs], 0),
+            f"{label}: crawler CPU time (s)": Measure([r.cpu_s for r in runs], 1),
+            f"{label}: crawler CPU / wall": Measure([r.cpu_s / r.wall_s for r in runs], 2),
+            f"{label}: peak RSS (MB)": Measure([r.peak_rss_mb for r in runs], 1),
+        }
+    return rows
+
+
+def targets(result: DatabaseResult) -> list[Target]:
+    rows = measures(result)
+    found = []
+    for label, runs in (("first crawl", result.first), ("re-crawl", result.recrawl)):
+        rss = [r.peak_rss_mb for r in runs]
+        found += [
+            Target(
+                f"{label} >= {TARGET_REQUESTS_PER_S:.0f} requests/s (median, wall)",
+                rows[f"{label}: requests/s (wall)"].median,
+                lambda v: v >= TARGET_REQUESTS_PER_S,
+            ),
+            Target(
+                f"{label}: peak RSS < {TARGET_RSS_MB:.0f} MB (max over the runs)",
+                max(rss) if rss else None,
+                lambda v: v < TARGET_RSS_MB,
+            ),
+        ]
+    return found
+
+
+def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, load: float) -> str:
+    """The discovery section of docs/benchmarks.md."""
+    problems = [(r.kind, problem) for r in results for problem in r.problems]
+    requested = min(args.hosts or args.servers, args.servers)
+    crawler = "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
+    where = layout_note(args.servers, hosts, requested, "CDS servers")
+    kinds = [r.kind for r in results]
+    changed = ", ".join(f"`CDS_CRAWLER_{k.upper()}={v}`" for k, v in args.settings.items())
+    limits = (
+        f"the default limits except {changed}"
+        if changed
+        else "the default limits (2 requests in flight and 4 requests/s per host, 64 in "
+        "flight in all)"
+    )
+    entries = args.servers * ENTRIES
+    title = "Discovery benchmark" + (f" ({changed})" if changed else "")
+    return "\n".join(
+        [
+            f"## {title}",
+            "",
+            "Generated by `benchmarks/discovery_benchmark.py`; re-run it to refresh this section.",
+            "",
+            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- Command: `{command_line('discovery_benchmark.py')}`",
+            "",
+            "### Machine",
+            "",
+            *machine(kinds, args.postgres_url),
+            load_note(load),
+            "",
+            "### Method",
+            "",
+            f"- Servers: {where}, served by `crawler.testing.LoopbackServer` in a separate "
+            "process. Each serves a conforming current-draft metadata document (CDSC-WG1-01 "
+            f"3.2) listing `coverage`; a coverage listing of {PAGES} pages of "
+            f"{ENTRIES_PER_PAGE} conforming `geographic`, `authoritative` entries, newest "
+            "first by `updated`, linked by `next`/`previous` (4.1, 4.3); and for each entry "
+            "a GeoJSON Polygon of 8 to 20 vertices, distinct per entry and overlapping no "
+            "other, as `application/geo+json`. Every response has a strong ETag.",
+            f"- Per server and crawl: 1 document + {PAGES} pages + {ENTRIES} GeoJSON = "
+            f"{REQUESTS_PER_SERVER} requests, {args.servers * REQUESTS_PER_SERVER:,} in all; "
+            f"{entries:,} entries and territories.",
+            f"- Crawler: `{crawler} crawl --json` as a subprocess with {limits}, "
+            "`CDS_CRAWLER_ALLOW_HTTP=true`, `CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS=true`.",
+            f"- Each of {args.runs} runs per database: a fresh database (SQLite: a new temporary "
+            "file; Postgres: a new database, dropped afterwards), `cds-crawler seeds import`, "
+            "the first crawl, then the unchanged re-crawl.",
+            "- Wall time is the subprocess's, interpreter start-up included; requests/s "
+            "(wall) divides the summary's `requests` by it, requests/s (duration_s) by the "
+            "crawler's own `duration_s` (without start-up and schema check). CPU time "
+            "(user + system) and peak RSS (`ru_maxrss`) are the crawler process's, from "
+            "`os.wait4`; the database server's work is not in them.",
+            "- Correctness is checked after every crawl: every server counted in the "
+            "summary (`servers_new`, then `servers_unchanged`) and `ok` in the database, no "
+            "failure; the summary's `requests` equal to what the servers answered and to "
+            f"{REQUESTS_PER_SERVER} per server, each document, page and GeoJSON asked exactly "
+            f"once; {entries:,} coverage entries and {entries:,} territories in the database, "
+            "all current, one document version per server, no finding stored; on the "
+            "re-crawl every document and GeoJSON request conditional and answered 304 "
+            "(the listing pages are asked in full), and no new version of anything.",
+            "",
+            "### Results",
+            "",
+            *results_table(kinds, [measures(r) for r in results]),
+            "",
+            "### Targets",
+            "",
+            *targets_table(kinds, [targets(r) for r in results]),
+            "",
+            "### Correctness",
+            "",
+            *problem_lines(problems),
+            "",
+        ]
+    )
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return name.strip().lower().removeprefix("cds_crawler_"), value.strip()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--servers", type=int, default=1000, help="CDS servers served")
+    parser.add_argument("--hosts", type=int, help="loopback addresses (default: one per server)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh-database runs per database")
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a Postgres server on loopback; a database is created on it for each run",
+    )
+    parser.add_argument(
+        "--crawler",
+        type=shlex.split,
+        default=default_crawler(),
+        help="command that runs the crawler, to compare builds (default: the venv's cds-crawler)",
+    )
+    parser.add_argument(
+        "--setting",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a crawler setting other than its default, e.g. per_host_rate=1000 (repeatable)",
+    )
+    parser.add_argument(
+        "--section", default="discovery", help="the section of the --write file to refresh"
+    )
+    parser.add_argument(
+        "--write", metavar="FILE", help="also write the report into its section of this file"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.databases = parse_databases(args.databases)
+    except ValueError as exc:
+        parser.error(f"--databases: {exc}")
+    if args.servers < 1 or args.runs < 1:
+        parser.error("--servers and --runs must be at least 1")
+    args.settings = dict(args.setting)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    load = os.getloadavg()[0]
+    try:
+        if "postgres" in args.databases:
+            require_loopback(args.postgres_url)
+        build = SiteRoutes(args.servers)
+        with running_servers(args.servers, args.hosts or args.servers, build) as server:
+            log(f"serving {args.servers} servers on {server.hosts} loopback addresses")
+            results = [bench_database(kind, args, server, log) for kind in args.databases]
+            hosts = server.hosts
+        text = report(results, args, hosts, load)
+    except BenchmarkError as exc:
+        log(f"benchmark failed: {exc}")
+        return 1
+    print(text)
+    if args.write:
+        write_section(args.write, args.section, text)
+    return 1 if any(r.problems for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
