@@ -6,7 +6,6 @@ even-odd ray-casting test over the rings the test published.
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
@@ -18,26 +17,7 @@ from storage.territory_index import TerritoryIndex, entries_at
 from tests.cli import run_cli
 from tests.examples import oauth_metadata_example
 from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
-
-Ring = list[tuple[float, float]]  # (lon, lat), closed
-
-
-def box(west: float, south: float, east: float, north: float) -> Ring:
-    return [(west, south), (east, south), (east, north), (west, north), (west, south)]
-
-
-def polygon(*rings: Ring) -> dict[str, Any]:
-    return {"type": "Polygon", "coordinates": [[list(p) for p in ring] for ring in rings]}
-
-
-def multipolygon(*polygons: list[Ring]) -> dict[str, Any]:
-    coordinates = [[[list(p) for p in ring] for ring in rings] for rings in polygons]
-    return {"type": "MultiPolygon", "coordinates": coordinates}
-
-
-def feature(geometry: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Feature", "properties": {}, "geometry": geometry}
-
+from tests.geometry import Ring, box, covers, feature, multipolygon, polygon
 
 # Each territory: its GeoJSON, and its truth as polygons (lists of rings, outer ring first).
 TRIANGLE: Ring = [(-100, 35), (-98, 35), (-99, 37), (-100, 35)]
@@ -62,21 +42,6 @@ TERRITORIES: dict[str, tuple[dict[str, Any], list[list[Ring]]]] = {
     "draft2023": (polygon(box(-90, 38, -89, 40)), [[box(-90, 38, -89, 40)]]),
 }
 OVERLAPPING = box(-99, 31, -97, 33)  # the second server's, over part of "square"
-
-
-def inside(lon: float, lat: float, ring: Ring) -> bool:
-    crossings = False
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
-            crossings = not crossings
-    return crossings
-
-
-def covers(polygons: list[list[Ring]], lon: float, lat: float) -> bool:
-    return any(
-        inside(lon, lat, rings[0]) and not any(inside(lon, lat, hole) for hole in rings[1:])
-        for rings in polygons
-    )
 
 
 def entry(entry_id: str, server: LoopbackServer, **members: Any) -> dict[str, Any]:
