@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.testing import LoopbackServer, Response
+from crawler.testing import LoopbackServer, Request, Response, stream
 from storage.reader import open_reader
 from tests.cli import run_cli
 from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
@@ -170,3 +170,47 @@ def test_a_document_that_stops_linking_its_listing_ends_its_entries_and_territor
     with open_reader(database_url) as reader:
         territories = reader.rows("SELECT valid_to IS NULL AS current FROM territories")
     assert [bool(t["current"]) for t in territories] == [False, False]
+
+
+def logical(number: int) -> dict[str, Any]:
+    item = {**entry(number), "type": "logical"}
+    del item["geojson_resource"]
+    return item
+
+
+def test_an_endless_listing_stops_at_the_page_cap_and_keeps_what_it_read(
+    database_url: str, server: LoopbackServer
+) -> None:
+    async def endless(request: Request, writer: object) -> Response:
+        page = int(request.query.removeprefix("page=") or 1)
+        following = server.url(f"/coverage-1.json?page={page + 1}")
+        listing = {"coverage_entries": [logical(page)], "next": following, "previous": None}
+        return Response.json(listing)
+
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    server.route("/coverage-1.json", endless)
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    crawl(database_url, CDS_CRAWLER_MAX_COVERAGE_PAGES="20", CDS_CRAWLER_PER_HOST_RATE="1000")
+
+    detail = shown(database_url, server)
+    assert len(detail["coverage_entries"]) == 20
+    assert "coverage.too-many-pages" in [f["rule"] for f in detail["findings"]]
+    assert server.requests["/coverage-1.json"] == 20
+
+
+def test_a_50_mb_listing_page_ends_at_the_size_cap_with_a_finding(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    server.route("/coverage-1.json", stream(50 * 1024 * 1024))
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    summary = crawl(database_url)
+
+    detail = shown(database_url, server)
+    assert summary["servers_new"] == 1
+    assert detail["status"] == "ok"
+    unavailable = [f for f in detail["findings"] if f["rule"] == "coverage.unavailable"]
+    assert len(unavailable) == 1
+    assert "cap" in unavailable[0]["message"]

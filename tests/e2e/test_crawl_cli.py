@@ -143,6 +143,7 @@ HOSTILE: dict[str, tuple[Any, str, str]] = {
     "missing": (None, "not_found", "http.not-found"),
     "error": (Response(500, b"oops"), "unreachable", "http.status"),
     "loop": (None, "unreachable", "http.redirect-loop"),
+    "chain": (None, "unreachable", "http.too-many-redirects"),  # 12 hops
     "garbage": (raw(b"NOT HTTP AT ALL\r\n\r\n"), "unreachable", "http.protocol"),
 }
 
@@ -155,6 +156,9 @@ def test_every_hostile_server_ends_as_a_status_and_a_finding(
             server.route(f"/{name}{WELL_KNOWN}", handler)
     server.route(f"/loop{WELL_KNOWN}", Response(302, headers={"Location": f"/loop2{WELL_KNOWN}"}))
     server.route(f"/loop2{WELL_KNOWN}", Response(301, headers={"Location": f"/loop{WELL_KNOWN}"}))
+    server.route(f"/chain{WELL_KNOWN}", Response(302, headers={"Location": "/chain/1"}))
+    for hop in range(1, 12):
+        server.route(f"/chain/{hop}", Response(302, headers={"Location": f"/chain/{hop + 1}"}))
     refused = "http://127.0.0.1:1/.well-known/carbon-data-spec.json"
     add_seeds(database_url, server, *HOSTILE)
     assert run_cli(database_url, "seeds", "add", refused).code == 0
