@@ -49,6 +49,16 @@ class FetchResult:
     findings: tuple[Finding, ...] = field(default=())  # why a non-OK outcome happened
 
     @property
+    def reason(self) -> str:
+        """Why a fetch that was not OK failed, for a person."""
+        return self.findings[0].message if self.findings else self.outcome.value
+
+    @property
+    def restricted(self) -> bool:
+        """Refused for want of credentials (401/403): CDSC-WG1-01 8.1 restricted access."""
+        return self.outcome is FetchOutcome.HTTP_ERROR and self.status_code in (401, 403)
+
+    @property
     def media_type(self) -> str:
         """The Content-Type without parameters, lower-cased ("" when there is none)."""
         return (self.content_type or "").split(";", 1)[0].strip().lower()

@@ -54,7 +54,8 @@ ACCESS_RESTRICTED = Rule(
     "access.restricted",
     W,
     "CDSC-WG1-01 8.1",
-    "A metadata URL other than the well-known one requires authentication (401/403).",
+    "A URL other than the well-known one (a linked document, listing, territory, map or OAuth "
+    "metadata) requires authentication (401/403).",
 )
 SERVER_MOVED = Rule(
     "server.moved",

@@ -13,6 +13,7 @@ from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.targets import InvalidTarget, normalise_list_url
 from crawler.domain.union import capabilities_union_findings
 from crawler.http.fetch import Fetcher
+from crawler.pipeline.failures import unavailable
 from crawler.settings import Settings
 
 
@@ -90,9 +91,8 @@ class _ListingReader:
         fetched = await fetcher.fetch(page_url)
         self.requests += fetched.requests
         if fetched.outcome is not FetchOutcome.OK:
-            reason = fetched.findings[0].message if fetched.findings else fetched.outcome.value
-            message = f"a coverage page could not be read: {reason}"
-            self.stop(rules.COVERAGE_UNAVAILABLE.finding(page_url, "", message), complete=False)
+            finding = unavailable(fetched, rules.COVERAGE_UNAVAILABLE, "a coverage page")
+            self.stop(finding, complete=False)
             return None
         document, parse_findings = parse_json_object(fetched.body or b"", page_url)
         self.findings.extend(parse_findings)

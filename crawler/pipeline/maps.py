@@ -13,6 +13,7 @@ from crawler.domain.coverage import CoverageEntry
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.domain.findings import Finding
 from crawler.http.fetch import Fetcher
+from crawler.pipeline.failures import unavailable
 from crawler.pipeline.once import OncePerPass
 
 
@@ -36,8 +37,7 @@ class MapProber:
         probed = await self._once.get(url, lambda: self._probe(url))
         label = f"the map_resource of entry {entry.entry_id[:80]!r}"
         if probed.outcome is not FetchOutcome.OK:
-            reason = probed.findings[0].message if probed.findings else probed.outcome.value
-            return rules.MAP_UNREACHABLE.finding(url, "", f"{label} could not be reached: {reason}")
+            return unavailable(probed, rules.MAP_UNREACHABLE, label)
         declared = (entry.map_content_type or "").split(";", 1)[0].strip().lower()
         if declared and probed.media_type != declared:
             served = probed.content_type or "no Content-Type"

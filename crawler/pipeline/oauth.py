@@ -12,6 +12,7 @@ from crawler.domain.findings import Finding
 from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.oauth import OAuthMetadata, validate_oauth_metadata
 from crawler.http.fetch import Fetcher
+from crawler.pipeline.failures import unavailable
 from crawler.pipeline.once import OncePerPass
 from storage.repositories.history import StoredResource
 
@@ -92,14 +93,10 @@ class OAuthReader:
 
 
 def _unavailable(link: OAuthLink, fetched: FetchResult) -> Finding:
-    reason = fetched.findings[0].message if fetched.findings else fetched.outcome.value
     if link.well_known:
-        return rules.OAUTH_WELL_KNOWN_MISSING.finding(
-            link.url,
-            "",
-            f"capabilities lists oauth without oauth_metadata, and nothing usable is at the "
-            f"RFC 8414 location either: {reason}",
+        what = (
+            "capabilities lists oauth without oauth_metadata, and the RFC 8414 location of its "
+            "origin"
         )
-    return rules.OAUTH_UNAVAILABLE.finding(
-        link.url, "", f"the oauth_metadata document could not be read: {reason}"
-    )
+        return unavailable(fetched, rules.OAUTH_WELL_KNOWN_MISSING, what)
+    return unavailable(fetched, rules.OAUTH_UNAVAILABLE, "the oauth_metadata document")

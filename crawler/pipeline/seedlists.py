@@ -49,8 +49,8 @@ async def read_seed_list(fetcher: Fetcher, seed_list: SeedRow) -> ListRead:
     """Fetch and parse one list; never raises for anything the list's server does."""
     fetched = await fetcher.fetch(seed_list.url)
     if fetched.outcome is not FetchOutcome.OK:
-        reason = fetched.findings[0].message if fetched.findings else fetched.outcome.value
-        return ListRead(fetched, status_of_failed_fetch(fetched.outcome).value, reason, None)
+        status = status_of_failed_fetch(fetched.outcome).value
+        return ListRead(fetched, status, fetched.reason, None)
     try:
         text = (fetched.body or b"").decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -13,6 +13,7 @@ from crawler.domain.findings import Finding
 from crawler.domain.jsondoc import parse_json_object
 from crawler.domain.territory import Territory, read_territory
 from crawler.http.fetch import Fetcher
+from crawler.pipeline.failures import unavailable
 from crawler.pipeline.once import OncePerPass
 from storage.repositories.history import StoredResource
 
@@ -104,10 +105,8 @@ def _small(got: TerritoryFetch) -> bool:
 
 
 def _unavailable(entry: CoverageEntry, fetched: FetchResult) -> Finding:
-    reason = fetched.findings[0].message if fetched.findings else fetched.outcome.value
-    return rules.TERRITORY_UNAVAILABLE.finding(
-        fetched.url,
-        "",
-        f"the GeoJSON resource of entry {entry.entry_id[:80]!r} could not be read: {reason}; "
-        "its stored territory, if any, stands",
+    return unavailable(
+        fetched,
+        rules.TERRITORY_UNAVAILABLE,
+        f"the GeoJSON resource of entry {entry.entry_id[:80]!r}",
     )

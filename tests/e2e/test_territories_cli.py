@@ -333,3 +333,18 @@ def test_oauth_metadata_is_versioned_and_closed_when_no_longer_linked(
             "SELECT version, valid_to IS NULL AS current FROM oauth_metadata ORDER BY id"
         )
     assert [(r["version"], bool(r["current"])) for r in rows] == [(1, False), (2, False)]
+
+
+def test_restricted_resources_are_recorded_as_such_and_keep_what_was_stored(
+    database_url: str, server: LoopbackServer, federation: dict[str, str]
+) -> None:
+    crawl(database_url, **CRAWL_ENV)
+    server.route("/geo/square.geojson", Response(401, b"", {"WWW-Authenticate": "Bearer"}))
+    server.route("/oauth/a.json", Response(403, b""))
+    crawl(database_url, **CRAWL_ENV)
+
+    detail = show(database_url, federation["a"])
+    assert rules_about(detail, "/geo/square") == ["access.restricted"]
+    assert rules_about(detail, "/oauth/a.json") == ["access.restricted"]
+    assert territories_by_entry(detail)["square"] is not None
+    assert detail["oauth_metadata"]["version"] == 1

@@ -165,3 +165,27 @@ def test_violations_in_the_listing_territories_and_oauth_metadata_are_reported(
         ("territory.out-of-range", "RFC 7946 4"),
         ("oauth.admin-scopes", "CDSC-WG1-02 3.3"),
     } <= found
+
+
+def test_oauth_without_its_url_is_looked_for_at_the_rfc_8414_location(
+    server: LoopbackServer,
+) -> None:
+    document = metadata_document(server.url(WELL_KNOWN), capabilities=["oauth"])
+    server.route(WELL_KNOWN, Response.json(document))
+    well_known = "/.well-known/oauth-authorization-server"
+    server.route(well_known, Response.json(oauth_metadata_example()))
+
+    found = run_cli("sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK)
+    server.route(well_known, Response(404, b""))
+    missing = run_cli(
+        "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
+    )
+
+    assert server.requests[well_known] == 2
+    rules = [f["rule"] for f in found.json()["findings"]]
+    # The example's issuer is not the origin the location was built from (RFC 8414 3.3).
+    assert rules == ["metadata.oauth-url-required", "oauth.issuer-mismatch"]
+    assert [f["rule"] for f in missing.json()["findings"]] == [
+        "metadata.oauth-url-required",
+        "oauth.well-known-missing",
+    ]
