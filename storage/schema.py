@@ -211,6 +211,20 @@ coverage_entries = Table(
     Index("ix_coverage_entries_country", "country"),
 )
 
+
+def _linked_resource_history() -> list[Column[object]]:
+    """The columns of a versioned resource that a document links: the validators sent back in
+    conditional requests, and when each version was valid and last confirmed."""
+    return [
+        Column("etag", Text, nullable=True),
+        Column("last_modified", Text, nullable=True),
+        Column("valid_from", UtcDateTime, nullable=False),
+        Column("valid_to", UtcDateTime, nullable=True, comment="null while current"),
+        Column("last_confirmed_at", UtcDateTime, nullable=False),
+        Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    ]
+
+
 territories = Table(
     "territories",
     metadata,
@@ -228,12 +242,7 @@ territories = Table(
     Column("area_km2", Float, nullable=False),
     Column("vertices", Integer, nullable=False),
     Column("findings", JSON, nullable=False, comment="findings about the GeoJSON resource"),
-    Column("etag", Text, nullable=True),
-    Column("last_modified", Text, nullable=True),
-    Column("valid_from", UtcDateTime, nullable=False),
-    Column("valid_to", UtcDateTime, nullable=True, comment="null while current"),
-    Column("last_confirmed_at", UtcDateTime, nullable=False),
-    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    *_linked_resource_history(),
     UniqueConstraint("server_id", "entry_id", "version"),
     Index("ix_territories_server_id_valid_to", "server_id", "valid_to"),
     Index("ix_territories_valid_to", "valid_to"),
@@ -251,12 +260,7 @@ oauth_metadata = Table(
     Column("valid", Boolean, nullable=False, comment="false when it has error findings"),
     Column("summary", JSON, nullable=False, comment="issuer, registration, scopes ..."),
     Column("findings", JSON, nullable=False, comment="findings about the document"),
-    Column("etag", Text, nullable=True),
-    Column("last_modified", Text, nullable=True),
-    Column("valid_from", UtcDateTime, nullable=False),
-    Column("valid_to", UtcDateTime, nullable=True, comment="null while current"),
-    Column("last_confirmed_at", UtcDateTime, nullable=False),
-    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    *_linked_resource_history(),
     UniqueConstraint("server_id", "version"),
     Index("ix_oauth_metadata_server_id_valid_to", "server_id", "valid_to"),
 )

@@ -33,6 +33,28 @@ def metadata_document(url: str, **members: Any) -> dict[str, Any]:
     }
 
 
+def coverage_entry(entry_id: str, **members: Any) -> dict[str, Any]:
+    """A current-draft geographic coverage entry that conforms once it has a resource
+    (`geojson_resource=URL`); a member given as None is left out."""
+    entry = {
+        "id": entry_id,
+        "created": "2024-01-01T00:00:00Z",
+        "updated": "2025-01-01T00:00:00Z",
+        "entity_name": "Loopback Power",
+        "entity_abbreviation": None,
+        "country": "US",
+        "name": f"Territory {entry_id}",
+        "type": "geographic",
+        "role": "authoritative",
+        "infrastructure_types": ["distribution_utility"],
+        "commodity_types": ["electricity"],
+        "capabilities": [],
+        **members,
+    }
+    dropped = {name for name, value in members.items() if value is None}
+    return {name: value for name, value in entry.items() if name not in dropped}
+
+
 def crawl(database_url: str, **env: str) -> dict[str, Any]:
     """`crawl --json` on loopback (plus `env`); fails the test unless it exits 0."""
     result = run_cli(database_url, "crawl", "--json", env={**LOOPBACK, **env})

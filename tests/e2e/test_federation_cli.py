@@ -22,6 +22,7 @@ from tests.examples import oauth_metadata_example
 from tests.federation import (
     LOOPBACK,
     WELL_KNOWN,
+    coverage_entry,
     crawl,
     listed_servers,
     metadata_document,
@@ -38,23 +39,8 @@ def elsewhere() -> Iterator[LoopbackServer]:
         yield other
 
 
-def entry(entry_id: str, geojson: str, **members: Any) -> dict[str, Any]:
-    return {
-        "id": entry_id,
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "entity_name": "North Utility",
-        "entity_abbreviation": None,
-        "country": "US",
-        "name": entry_id,
-        "type": "geographic",
-        "role": "authoritative",
-        "infrastructure_types": ["distribution_utility"],
-        "commodity_types": ["electricity"],
-        "capabilities": [],
-        "geojson_resource": geojson,
-        **members,
-    }
+def entry(entry_id: str, geojson: str) -> dict[str, Any]:
+    return coverage_entry(entry_id, entity_name="North Utility", geojson_resource=geojson)
 
 
 def listing(server: LoopbackServer, path: str, entries: list[Any], next_path: str | None) -> None:

@@ -16,7 +16,7 @@ from storage.reader import open_reader
 from storage.territory_index import TerritoryIndex, entries_at
 from tests.cli import run_cli
 from tests.examples import oauth_metadata_example
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
+from tests.federation import LOOPBACK, WELL_KNOWN, coverage_entry, crawl, metadata_document
 from tests.geometry import Ring, box, covers, feature, multipolygon, polygon
 
 # Each territory: its GeoJSON, and its truth as polygons (lists of rings, outer ring first).
@@ -45,22 +45,8 @@ OVERLAPPING = box(-99, 31, -97, 33)  # the second server's, over part of "square
 
 
 def entry(entry_id: str, server: LoopbackServer, **members: Any) -> dict[str, Any]:
-    return {
-        "id": entry_id,
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "entity_name": "Loopback Power",
-        "entity_abbreviation": None,
-        "country": "US",
-        "name": f"Territory {entry_id}",
-        "type": "geographic",
-        "role": "official",
-        "infrastructure_types": ["distribution_utility"],
-        "commodity_types": ["electricity"],
-        "capabilities": [],
-        "geojson_resource": server.url(f"/geo/{entry_id}.geojson"),
-        **members,
-    }
+    defaults = {"role": "official", "geojson_resource": server.url(f"/geo/{entry_id}.geojson")}
+    return coverage_entry(entry_id, **{**defaults, **members})
 
 
 def publish(server: LoopbackServer, prefix: str, entries: list[dict[str, Any]], **doc: Any) -> str:
@@ -140,9 +126,6 @@ def federation(server: LoopbackServer, database_url: str) -> dict[str, str]:
             map_content_type="image/png",
         ),
     ]
-    for item in a_entries:
-        if item.get("geojson_resource") is None:
-            item.pop("geojson_resource", None)
     a = publish(
         server, "a", a_entries, capabilities=["oauth"], oauth_metadata=server.url("/oauth/a.json")
     )

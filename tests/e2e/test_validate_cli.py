@@ -8,7 +8,7 @@ from typing import Any
 from crawler.testing import LoopbackServer, Response
 from tests.cli import run_cli
 from tests.examples import CURRENT_DRAFT_EXAMPLE, oauth_metadata_example
-from tests.federation import LOOPBACK, WELL_KNOWN, metadata_document
+from tests.federation import LOOPBACK, WELL_KNOWN, coverage_entry, metadata_document
 
 
 def conforming(base: str) -> dict[str, Any]:
@@ -98,31 +98,16 @@ def publish_linked(server: LoopbackServer, entries: list[dict[str, Any]], oauth:
     server.route("/swapped.geojson", Response.json({"type": "Polygon", "coordinates": [swapped]}))
 
 
-def coverage_entry(server: LoopbackServer, entry_id: str, **members: Any) -> dict[str, Any]:
-    entry = {
-        "id": entry_id,
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "entity_name": "Loopback Power",
-        "entity_abbreviation": None,
-        "country": "US",
-        "name": f"Territory {entry_id}",
-        "type": "geographic",
-        "role": "authoritative",
-        "infrastructure_types": ["distribution_utility"],
-        "commodity_types": ["electricity"],
-        "capabilities": [],
-        "geojson_resource": server.url("/square.geojson"),
-        **members,
-    }
-    dropped = {name for name, value in members.items() if value is None}
-    return {name: value for name, value in entry.items() if name not in dropped}
+def square_entry(server: LoopbackServer, entry_id: str, **members: Any) -> dict[str, Any]:
+    return coverage_entry(
+        entry_id, **{"geojson_resource": server.url("/square.geojson"), **members}
+    )
 
 
 def test_a_conforming_listing_territory_and_oauth_document_have_no_findings(
     server: LoopbackServer,
 ) -> None:
-    publish_linked(server, [coverage_entry(server, "e1")], oauth_metadata_example())
+    publish_linked(server, [square_entry(server, "e1")], oauth_metadata_example())
 
     result = run_cli(
         "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
@@ -141,12 +126,12 @@ def test_violations_in_the_listing_territories_and_oauth_metadata_are_reported(
     oauth["scopes_supported"].remove("client_admin")
     del oauth["cds_scope_descriptions"]["client_admin"]
     entries = [
-        coverage_entry(server, "no-resource", geojson_resource=None),
-        coverage_entry(
+        square_entry(server, "no-resource", geojson_resource=None),
+        square_entry(
             server, "map-without-type", map_resource=server.url("/map.png"), geojson_resource=None
         ),
-        coverage_entry(server, "offers-coverage", capabilities=["coverage"], country="XX"),
-        coverage_entry(server, "swapped", geojson_resource=server.url("/swapped.geojson")),
+        square_entry(server, "offers-coverage", capabilities=["coverage"], country="XX"),
+        square_entry(server, "swapped", geojson_resource=server.url("/swapped.geojson")),
     ]
     publish_linked(server, entries, oauth)
     server.route("/map.png", Response(200, b"png", {"Content-Type": "image/png"}))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from ipaddress import ip_network
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,7 +23,7 @@ from crawler.testing import LoopbackServer, Response
 from storage import readmodel
 from storage.reader import open_reader
 from storage.repositories import seeds
-from tests.federation import WELL_KNOWN, metadata_document
+from tests.federation import WELL_KNOWN, coverage_entry, metadata_document
 from tests.geometry import box, polygon
 
 
@@ -49,23 +48,12 @@ async def exempt() -> AsyncIterator[LoopbackServer]:
 
 def publish(exempt: LoopbackServer, refused: LoopbackServer) -> str:
     url = exempt.url(WELL_KNOWN)
-    entry: dict[str, Any] = {
-        "id": "e1",
-        "created": "2024-01-01T00:00:00Z",
-        "updated": "2025-01-01T00:00:00Z",
-        "entity_name": "Utility",
-        "entity_abbreviation": None,
-        "country": "US",
-        "name": "Territory",
-        "type": "geographic",
-        "role": "authoritative",
-        "infrastructure_types": ["distribution_utility"],
-        "commodity_types": ["electricity"],
-        "capabilities": [],
-        "geojson_resource": refused.url("/territory.geojson"),
-        "map_resource": refused.url("/map.png"),
-        "map_content_type": "image/png",
-    }
+    entry = coverage_entry(
+        "e1",
+        geojson_resource=refused.url("/territory.geojson"),
+        map_resource=refused.url("/map.png"),
+        map_content_type="image/png",
+    )
     document = metadata_document(
         url,
         capabilities=["coverage", "oauth"],
