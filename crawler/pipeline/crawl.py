@@ -27,6 +27,7 @@ from crawler.pipeline.interpret import (
     migration_findings,
     stored_oauth_link,
 )
+from crawler.pipeline.once import OncePerPass
 from crawler.pipeline.overlaps import report_authoritative_overlaps
 from crawler.pipeline.resources import LinkedReaders
 from crawler.pipeline.seedlists import refresh_seed_lists
@@ -107,7 +108,7 @@ async def crawl(
         servers_failed=tally[Change.FAILED],
         servers_moved=tally[Change.MOVED],
         seed_lists=lists_read,
-        requests=tally[_REQUESTS] + list_requests + pass_.linked.requests,
+        requests=tally[_REQUESTS] + list_requests + pass_.listing_requests + pass_.linked.requests,
         events=0,
         duration_s=time.monotonic() - clock,
     )
@@ -137,6 +138,9 @@ class _Pass:
         self.recheck_moved = recheck_moved  # URLs asked for by name are fetched, moved or not
         self.fetcher = fetcher
         self.linked = LinkedReaders(fetcher, settings)
+        # A listing two documents share is read once; large ones are not held for the pass.
+        self.listings: OncePerPass[CoverageRead] = OncePerPass(keep=lambda r: len(r.entries) < 1000)
+        self.listing_requests = 0
         self.engine = engine
         self.crawl_id = crawl_id
         self.states = states
@@ -190,9 +194,14 @@ class _Pass:
         if url is None:
             withdrawn = snapshot is not None and state is not None and state.current_coverage_url
             return replace(poll, coverage=CoverageRead.withdrawn()) if withdrawn else poll
-        read = await read_listing(self.fetcher, url, self.settings)
+        read = await self.listings.get(url, lambda: self._read_listing(url))
         document = snapshot.content if snapshot else await self._current_document(state)
         return replace(poll, coverage=with_union_findings(read, document, poll.target.url))
+
+    async def _read_listing(self, url: str) -> CoverageRead:
+        read = await read_listing(self.fetcher, url, self.settings)
+        self.listing_requests += read.requests
+        return read
 
     async def _with_linked(self, poll: Poll) -> Poll:
         """The poll with what its document links beyond the listing read: each entry's
@@ -294,7 +303,6 @@ class _Pass:
             for poll, change in zip(batch, await record_polls(self.engine, batch), strict=True):
                 self.tally[change] += 1
                 self.tally[_REQUESTS] += poll.fetch.requests
-                self.tally[_REQUESTS] += poll.coverage.requests if poll.coverage else 0
             if self.progress is not None and batch:
                 self.progress(self.tally.total() - self.tally[_REQUESTS], self.frontier.size)
 

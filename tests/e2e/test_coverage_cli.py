@@ -214,3 +214,24 @@ def test_a_50_mb_listing_page_ends_at_the_size_cap_with_a_finding(
     unavailable = [f for f in detail["findings"] if f["rule"] == "coverage.unavailable"]
     assert len(unavailable) == 1
     assert "cap" in unavailable[0]["message"]
+
+
+def test_a_listing_two_documents_share_is_read_once_for_both(
+    database_url: str, server: LoopbackServer
+) -> None:
+    first, second = server.url(f"/a{WELL_KNOWN}"), server.url(f"/b{WELL_KNOWN}")
+    for prefix, url in (("/a", first), ("/b", second)):
+        document = metadata_document(
+            url, capabilities=["coverage"], coverage=server.url("/coverage-1.json")
+        )
+        server.route(f"{prefix}{WELL_KNOWN}", Response.json(document))
+    publish_pages(server, [[entry(1), entry(2)]])
+    run_cli(database_url, "seeds", "add", first, second, env=LOOPBACK)
+
+    summary = crawl(database_url)
+
+    with open_reader(database_url) as reader:
+        rows = reader.rows("SELECT server_id, entry_id FROM coverage_entries")
+    assert server.requests["/coverage-1.json"] == 1
+    assert len(rows) == 4  # each server lists both entries
+    assert summary["requests"] == sum(server.requests.values())
