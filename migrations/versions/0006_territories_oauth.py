@@ -57,9 +57,7 @@ def upgrade() -> None:
             "version", sa.Integer(), nullable=False, comment="1, 2, ... per (server, entry id)"
         ),
         sa.Column("url", sa.Text(), nullable=False, comment="the entry's geojson_resource"),
-        sa.Column(
-            "sha256", sa.String(64), nullable=False, comment="SHA-256 of the normalised WKB"
-        ),
+        sa.Column("sha256", sa.String(64), nullable=False, comment="SHA-256 of the normalised WKB"),
         sa.Column("geometry", sa.LargeBinary(), nullable=False, comment="WKB, WGS 84 lon/lat"),
         sa.Column("min_lon", sa.Float(), nullable=False),
         sa.Column("min_lat", sa.Float(), nullable=False),
@@ -77,9 +75,7 @@ def upgrade() -> None:
             "server_id", "entry_id", "version", name="uq_territories_server_id_entry_id_version"
         ),
     )
-    op.create_index(
-        "ix_territories_server_id_valid_to", "territories", ["server_id", "valid_to"]
-    )
+    op.create_index("ix_territories_server_id_valid_to", "territories", ["server_id", "valid_to"])
     op.create_index("ix_territories_valid_to", "territories", ["valid_to"])
     op.create_table(
         "oauth_metadata",
@@ -93,17 +89,13 @@ def upgrade() -> None:
         sa.Column(
             "document_sha256",
             sa.String(64),
-            sa.ForeignKey(
-                "documents.sha256", name="fk_oauth_metadata_document_sha256_documents"
-            ),
+            sa.ForeignKey("documents.sha256", name="fk_oauth_metadata_document_sha256_documents"),
             nullable=False,
         ),
         sa.Column(
             "valid", sa.Boolean(), nullable=False, comment="false when it has error findings"
         ),
-        sa.Column(
-            "summary", sa.JSON(), nullable=False, comment="issuer, registration, scopes ..."
-        ),
+        sa.Column("summary", sa.JSON(), nullable=False, comment="issuer, registration, scopes ..."),
         sa.Column("findings", sa.JSON(), nullable=False, comment="findings about the document"),
         *_validity(),
         _crawl_id("oauth_metadata"),
