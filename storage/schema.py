@@ -264,3 +264,25 @@ oauth_metadata = Table(
     UniqueConstraint("server_id", "version"),
     Index("ix_oauth_metadata_server_id_valid_to", "server_id", "valid_to"),
 )
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, comment="the sequence: events --after ID pages by it"),
+    Column("event_id", String(36), nullable=False, unique=True, comment="CloudEvents id"),
+    Column("type", String(48), nullable=False, comment="cds.server.changed, ..."),
+    Column("subject", Text, nullable=False, comment="the metadata URL (#ENTRY_ID for entries)"),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="SET NULL"), nullable=True),
+    Column("time", UtcDateTime, nullable=False, comment="when the change was observed"),
+    Column("data", JSON, nullable=False),
+    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_events_subject", "subject"),
+)
+
+sink_progress = Table(
+    "sink_progress",
+    metadata,
+    Column("name", String(200), primary_key=True, comment="the sink, as configured"),
+    Column("last_event_id", BigInteger, nullable=False, comment="delivered up to this id"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -33,7 +33,16 @@ from crawler.pipeline.resources import LinkedReaders
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
-from storage.repositories import crawls, fetch_log, oauth, seeds, servers, snapshots, territories
+from storage.repositories import (
+    crawls,
+    events,
+    fetch_log,
+    oauth,
+    seeds,
+    servers,
+    snapshots,
+    territories,
+)
 from storage.repositories.history import StoredResource
 from storage.repositories.servers import ServerState
 
@@ -99,6 +108,8 @@ async def crawl(
         )
         tally = await pass_.run(targets)
     await report_authoritative_overlaps(engine)
+    async with engine.connect() as conn:
+        written = await events.count_for_crawl(conn, crawl_id)
     summary = CrawlSummary(
         crawl_id=crawl_id,
         servers_seen=pass_.frontier.size,
@@ -109,7 +120,7 @@ async def crawl(
         servers_moved=tally[Change.MOVED],
         seed_lists=lists_read,
         requests=tally[_REQUESTS] + list_requests + pass_.listing_requests + pass_.linked.requests,
-        events=0,
+        events=written,
         duration_s=time.monotonic() - clock,
     )
     async with engine.begin() as conn:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crawler.domain import rules
+from crawler.domain import events, rules
 from crawler.domain.canonical import canonical_form
 from crawler.domain.coverage import CoverageEntry
 from crawler.domain.fetching import FetchResult
@@ -24,6 +24,7 @@ from crawler.domain.status import ServerStatus
 from crawler.pipeline.coverage import CoverageRead
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
 from crawler.pipeline.linked import Linked, LinkedWrite, write_linked
+from crawler.pipeline.outbox import Outbox
 from storage.repositories import coverage, fetch_log, history, servers, snapshots
 from storage.repositories.servers import (
     COVERAGE,
@@ -103,6 +104,8 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     server_ids = await _server_ids(conn, polls)
     batch = _Batch()
     changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
+    outbox = Outbox()
+    await _server_events(conn, polls, server_ids, changes, outbox)
     await snapshots.store_documents(conn, batch.documents)
     version_ids = await snapshots.add_versions(conn, batch.versions)
     await snapshots.add_links(conn, _link_rows(batch, version_ids))
@@ -123,7 +126,7 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     await fetch_log.record(conn, batch.fetch_log)
     read = [(poll, sid) for poll, sid in zip(polls, server_ids, strict=True) if poll.coverage]
     if read:
-        await _write_coverage(conn, read)
+        await _write_coverage(conn, read, outbox)
     linked = [
         LinkedWrite(sid, poll.fetch.started_at, poll.crawl_id, poll.linked)
         for poll, sid in zip(polls, server_ids, strict=True)
@@ -131,7 +134,42 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     ]
     if linked:
         await write_linked(conn, linked)
+    await outbox.flush(conn)
     return changes
+
+
+async def _server_events(
+    conn: AsyncConnection,
+    polls: Sequence[Poll],
+    server_ids: Sequence[int],
+    changes: Sequence[Change],
+    outbox: Outbox,
+) -> None:
+    """A server's first document, a change of its content, and its migration, as events."""
+    previous = await snapshots.document_contents(
+        conn,
+        [
+            poll.state.current_sha256
+            for poll, change in zip(polls, changes, strict=True)
+            if change is Change.CHANGED and poll.state and poll.state.current_sha256
+        ],
+    )
+    for poll, server_id, change in zip(polls, server_ids, changes, strict=True):
+        url, at, snap, state = (
+            poll.target.url,
+            poll.fetch.started_at,
+            poll.meaning.snapshot,
+            poll.state,
+        )
+        if snap is not None and change is Change.NEW:
+            outbox.add(events.server_discovered(url, 1, snap.content, at), server_id, poll.crawl_id)
+        elif snap is not None and change is Change.CHANGED and state and state.current_sha256:
+            old = previous.get(state.current_sha256)
+            event = events.server_changed(url, state.current_version + 1, old, snap.content, at)
+            outbox.add(event, server_id, poll.crawl_id)
+        moved_to = poll.meaning.moved_to
+        if moved_to and (state is None or state.moved_to != moved_to):
+            outbox.add(events.server_moved(url, moved_to, at), server_id, poll.crawl_id)
 
 
 def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
@@ -157,30 +195,49 @@ def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
-async def _write_coverage(conn: AsyncConnection, read: list[tuple[Poll, int]]) -> None:
-    """New versions for new or changed entries; the end of those gone from a complete listing."""
+async def _write_coverage(
+    conn: AsyncConnection, read: list[tuple[Poll, int]], outbox: Outbox
+) -> None:
+    """New versions for new or changed entries; the end of those gone from a complete listing.
+    Each is an event."""
     server_ids = [server_id for _, server_id in read]
     stored = await coverage.current(conn, server_ids)
     last = await history.last_versions(conn, coverage_entries, server_ids, "entry_id")
     rows: list[dict[str, Any]] = []
     closing: list[tuple[int, datetime]] = []
     confirming: list[tuple[int, dict[str, Any]]] = []
+    replaced: list[tuple[Poll, int, CoverageEntry, int, int]] = []  # ..., version, old row
     for poll, server_id in read:
         assert poll.coverage is not None
-        now, current = poll.fetch.started_at, stored[server_id]
+        now, current, url = poll.fetch.started_at, stored[server_id], poll.target.url
         for entry in poll.coverage.entries:
             _, sha256 = canonical_form(entry.content)
             old = current.get(entry.entry_id)
             if old is not None and old.sha256 == sha256:
                 confirming.append((old.row_id, {"last_confirmed_at": now}))
                 continue
+            version = last.get((server_id, entry.entry_id), 0) + 1
             if old is not None:
                 closing.append((old.row_id, now))
-            version = last.get((server_id, entry.entry_id), 0) + 1
+                replaced.append((poll, server_id, entry, version, old.row_id))
+            else:
+                added = events.entry_added(url, entry.entry_id, version, entry.model(), now)
+                outbox.add(added, server_id, poll.crawl_id)
             rows.append(_entry_row(poll, server_id, entry, sha256, version))
         if poll.coverage.complete:
             listed = {entry.entry_id for entry in poll.coverage.entries}
-            closing += [(s.row_id, now) for eid, s in current.items() if eid not in listed]
+            for entry_id, gone in current.items():
+                if entry_id not in listed:
+                    closing.append((gone.row_id, now))
+                    removed = events.entry_removed(url, entry_id, gone.version, now)
+                    outbox.add(removed, server_id, poll.crawl_id)
+    before = await coverage.contents(conn, [old_row for *_, old_row in replaced])
+    for poll, server_id, entry, version, old_row in replaced:
+        at = poll.fetch.started_at
+        changed = events.entry_changed(
+            poll.target.url, entry.entry_id, version, before.get(old_row), entry.content, at
+        )
+        outbox.add(changed, server_id, poll.crawl_id)
     await history.close(conn, coverage_entries, closing)
     await history.add(conn, coverage_entries, rows)
     await history.confirm(conn, coverage_entries, confirming)

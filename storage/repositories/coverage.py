@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,3 +42,13 @@ async def current(
     for row in await conn.execute(query):
         found[row.server_id][row.entry_id] = StoredEntry(row.id, row.sha256, row.version)
     return found
+
+
+async def contents(conn: AsyncConnection, row_ids: Sequence[int]) -> dict[int, Any]:
+    """The published content of these entry versions, by row id."""
+    if not row_ids:
+        return {}
+    query = select(coverage_entries.c.id, coverage_entries.c.content).where(
+        coverage_entries.c.id.in_(list(row_ids))
+    )
+    return {row.id: row.content for row in await conn.execute(query)}

@@ -85,3 +85,13 @@ async def add_links(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
 async def document_content(conn: AsyncConnection, sha256: str) -> Any:
     """The stored document with this content hash (None when there is none)."""
     return await conn.scalar(select(documents.c.content).where(documents.c.sha256 == sha256))
+
+
+async def document_contents(conn: AsyncConnection, hashes: Sequence[str]) -> dict[str, Any]:
+    """The stored documents with these content hashes, by hash."""
+    if not hashes:
+        return {}
+    query = select(documents.c.sha256, documents.c.content).where(
+        documents.c.sha256.in_(list(set(hashes)))
+    )
+    return {row.sha256: row.content for row in await conn.execute(query)}

@@ -1,0 +1,42 @@
+"""The outbox on SQLite and Postgres: an event stored twice is one row; progress per sink."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crawler.domain import events as domain
+from crawler.pipeline.outbox import Outbox
+from storage.repositories import events
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+URL = "https://u.example/.well-known/carbon-data-spec.json"
+
+
+async def test_the_same_event_written_twice_is_stored_once_in_order(engine: AsyncEngine) -> None:
+    made = [domain.entry_added(URL, f"e{n}", 1, {}, AT) for n in range(3)]
+    for _ in range(2):
+        async with engine.begin() as conn:
+            outbox = Outbox()
+            for event in made:
+                outbox.add(event, None, None)
+            await outbox.flush(conn)
+
+    async with engine.connect() as conn:
+        stored = await events.after(conn, 0, 10)
+        tail = await events.after(conn, stored[0]["id"], 10)
+    assert [row["event_id"] for row in stored] == [event.event_id for event in made]
+    assert [row["id"] for row in tail] == [row["id"] for row in stored[1:]]
+
+
+async def test_progress_is_kept_per_sink(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await events.advance(conn, "jsonl:a", 5, AT)
+        await events.advance(conn, "jsonl:a", 9, AT)
+        await events.advance(conn, "jsonl:b", 2, AT)
+
+    async with engine.connect() as conn:
+        assert await events.progress(conn, "jsonl:a") == 9
+        assert await events.progress(conn, "jsonl:b") == 2
+        assert await events.progress(conn, "jsonl:c") == 0
