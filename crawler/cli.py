@@ -30,6 +30,8 @@ seeds_app = typer.Typer(help="Operators: the seeds to crawl.", no_args_is_help=T
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(db_app, name="db")
+events_app = typer.Typer(help="Change events: list them, deliver them to the sinks.")
+app.add_typer(events_app, name="events")
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON only (no colour, no progress).")
 EXIT_USAGE = 2
@@ -411,6 +413,52 @@ def _point(text: str) -> tuple[float, float]:
             EXIT_USAGE,
         )
     return lat, lon
+
+
+@events_app.callback(invoke_without_command=True)
+@with_settings
+def events(
+    ctx: typer.Context,
+    settings: Settings,
+    after: int = typer.Option(0, "--after", min=0, help="Only events after this sequence."),
+    limit: int = typer.Option(1000, "--limit", min=1, help="At most this many events."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change events in the order they happened (with --json: one CloudEvent per line)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage.readmodel import events_after
+
+    found = read(settings, lambda reader: events_after(reader, after, limit))
+    if as_json:
+        sys.stdout.buffer.write(b"".join(orjson.dumps(event) + b"\n" for event in found))
+        sys.stdout.flush()
+        return
+    from crawler.render import events_table
+
+    events_table(found)
+
+
+@events_app.command("deliver")
+@with_settings
+def events_deliver(settings: Settings, as_json: bool = JSON_OPTION) -> None:
+    """Deliver every pending event to every configured sink once, then exit."""
+    from crawler.delivery.deliver import deliver_pending
+    from crawler.delivery.sinks import configured_sinks
+
+    sinks = configured_sinks(settings)
+    if not sinks:
+        fail("no event sinks are configured ([[sinks]] tables in the TOML file)", EXIT_USAGE)
+
+    async def job(engine: Any) -> dict[str, int]:
+        return await deliver_pending(engine, sinks)
+
+    delivered = run(settings, job)
+    if as_json:
+        print_json(delivered)
+        return
+    for name, count in delivered.items():
+        typer.echo(f"{name}: {count} events delivered", err=True)
 
 
 @db_app.command("upgrade")

@@ -44,9 +44,11 @@ def remember_root_flags(ctx: typer.Context, flags: dict[str, Any]) -> None:
 
 
 def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give `command` every setting as a flag and call it with `settings=` resolved.
+    """Give `command` every setting as a flag and call it with `settings=` resolved (and
+    `ctx=` when it asks for it).
 
-    A flag after the subcommand wins over the same flag before it.
+    A flag after the subcommand wins over the same flag before it; a group's flags reach its
+    subcommands.
     """
     original = inspect.signature(command)
     own = [p for p in original.parameters.values() if p.name not in ("settings", "ctx")]
@@ -62,6 +64,9 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
         )
         for name in _NAMES:
             kwargs.pop(name, None)
+        ctx.ensure_object(dict)[_ROOT_FLAGS] = flags
+        if "ctx" in original.parameters:
+            kwargs["ctx"] = ctx
         return command(settings=load_settings(flags), **kwargs)
 
     wrapper.__signature__ = original.replace(  # type: ignore[attr-defined]

@@ -185,3 +185,15 @@ def crawl_progress() -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def events_table(events: list[dict[str, Any]]) -> None:
+    if not events:
+        console.print("no events")
+        return
+    table = Table(title=f"{len(events)} events")
+    for column in ("sequence", "time", "type", "subject"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        table.add_row(str(event["sequence"]), _when(event["time"]), event["type"], event["subject"])
+    console.print(table)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.domain.diff import describe_changes, json_patch
+from crawler.domain.events import cloudevent
 from crawler.domain.relations import confirmation
 from storage.reader import Reader
 
@@ -337,3 +338,28 @@ _ENTRY_FIELDS = (
     "updated",
     "draft",
 )
+
+
+def events_after(reader: Reader, after: int, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` events with a sequence above `after`, in order, as CloudEvents."""
+    rows = reader.rows(
+        "SELECT id, event_id, type, subject, time, data FROM events WHERE id > :after "
+        "ORDER BY id LIMIT :limit",
+        {"after": after, "limit": limit},
+    )
+    return [
+        cloudevent(
+            row["id"],
+            row["event_id"],
+            row["type"],
+            row["subject"],
+            _required(reader.timestamp(row["time"])),
+            reader.json(row["data"]),
+        )
+        for row in rows
+    ]
+
+
+def _required(value: datetime | None) -> datetime:
+    assert value is not None, "a NOT NULL timestamp column was null"
+    return value
