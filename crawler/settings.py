@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
     )
+    retry_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Attempts at a server that fails transiently (timeouts, network, 5xx) "
+        "before it is unreachable.",
+    )
+    retry_backoff: float = Field(
+        0.5, ge=0, le=60, description="Seconds before the first retry; doubled for each next."
+    )
+    flap_window: int = Field(
+        86400,
+        ge=0,
+        description="Seconds within which a flapping server yields at most one "
+        "unreachable/recovered pair of events.",
+    )
     moved_recheck_interval: int = Field(
         86400,
         ge=0,

@@ -92,6 +92,7 @@ servers = Table(
     Column("etag", Text, nullable=True, comment="validator sent back as If-None-Match"),
     Column("last_modified", Text, nullable=True, comment="sent back as If-Modified-Since"),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_outcome", String(24), nullable=True, comment="of the latest fetch"),
     Column("discovered_via", Text, nullable=False, comment="seed target or linking URL"),
     Column("moved_to", Text, nullable=True, comment="migration target while status is moved"),
     Column("seed_id", Integer, ForeignKey("seeds.id", ondelete="SET NULL"), nullable=True),
@@ -285,4 +286,19 @@ sink_progress = Table(
     Column("name", String(200), primary_key=True, comment="the sink, as configured"),
     Column("last_event_id", BigInteger, nullable=False, comment="delivered up to this id"),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, comment="failed attempts at the next batch"),
+    Column("next_attempt_at", UtcDateTime, nullable=True, comment="no delivery before then"),
+    Column("disabled", Boolean, nullable=False, comment="the endpoint answered 410 Gone"),
+    Column("last_error", Text, nullable=True),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("sink", String(200), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False, comment="the last failure"),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("sink", "event_id"),
 )

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shapely
+from shapely.geometry.base import BaseGeometry
+
 from crawler.domain.diff import describe_changes, json_patch
+from crawler.domain.territory import Territory, spherical_area_km2
 
 SERVER_DISCOVERED = "cds.server.discovered"
 SERVER_CHANGED = "cds.server.changed"
@@ -77,6 +81,12 @@ def server_moved(url: str, to: str, at: datetime) -> Event:
     return Event(SERVER_MOVED, url, at, {"url": url, "to": to}, f"{url}\n{to}\n{at.isoformat()}")
 
 
+def server_availability(type_: str, url: str, reason: str, at: datetime) -> Event:
+    """cds.server.unreachable, .recovered or .removed: the server's availability changed."""
+    data = {"url": url, "reason": reason}
+    return Event(type_, url, at, data, f"{url}\n{at.isoformat()}")
+
+
 def entry_added(url: str, entry_id: str, version: int, model: Any, at: datetime) -> Event:
     data = {"url": url, "entry_id": entry_id, "version": version, "entry": model}
     subject = _entry_subject(url, entry_id)
@@ -94,6 +104,32 @@ def entry_changed(url: str, entry_id: str, version: int, old: Any, new: Any, at:
     }
     subject = _entry_subject(url, entry_id)
     return Event(ENTRY_CHANGED, subject, at, data, f"{subject}\n{version}")
+
+
+def entry_territory_changed(
+    url: str,
+    entry_id: str,
+    territory_version: int,
+    old: BaseGeometry,
+    new: Territory,
+    at: datetime,
+) -> Event:
+    """The entry's territory (its GeoJSON resource) now covers another area."""
+    old_km2 = spherical_area_km2(old)
+    moved_km2 = spherical_area_km2(shapely.symmetric_difference(old, new.geometry))
+    data = {
+        "url": url,
+        "entry_id": entry_id,
+        "territory": {
+            "version": territory_version,
+            "area_km2": round(new.area_km2, 3),
+            "previous_area_km2": round(old_km2, 3),
+            "symmetric_difference_km2": round(moved_km2, 3),
+            "relative_change": round(moved_km2 / old_km2, 6) if old_km2 else None,
+        },
+    }
+    subject = _entry_subject(url, entry_id)
+    return Event(ENTRY_CHANGED, subject, at, data, f"{subject}\nterritory\n{territory_version}")
 
 
 def entry_removed(url: str, entry_id: str, last_version: int, at: datetime) -> Event:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain import rules
+from crawler.domain.availability import is_transient, settle
+from crawler.domain.fetching import FetchResult
 from crawler.domain.findings import json_pointer
 from crawler.domain.status import ServerStatus
 from crawler.domain.targets import Target
@@ -152,6 +154,7 @@ class _Pass:
         # A listing two documents share is read once; large ones are not held for the pass.
         self.listings: OncePerPass[CoverageRead] = OncePerPass(keep=lambda r: len(r.entries) < 1000)
         self.listing_requests = 0
+        self.flap_window = timedelta(seconds=settings.flap_window)
         self.engine = engine
         self.crawl_id = crawl_id
         self.states = states
@@ -290,30 +293,58 @@ class _Pass:
 
     async def _poll(self, target: CrawlTarget) -> Poll:
         state = self.states.get(target.url)
+        retried, result = await self._fetch_with_retries(target.url, state)
         has_version = state is not None and state.current_version_id is not None
-        result = await self.fetcher.fetch(
-            target.url,
-            etag=state.etag if state and has_version else None,
-            last_modified=state.last_modified if state and has_version else None,
-            migrations=True,
-        )
         meaning = interpret(
             result,
             current_valid=state.current_valid if state and has_version else None,
             max_links=self.settings.max_links_per_document,
         )
         migration = migration_findings(target.url, state.moved_to if state else None, meaning)
-        if migration:
-            meaning = replace(meaning, findings=meaning.findings + migration)
-        return Poll(target, state, result, meaning, self.crawl_id)
+        settled = settle(
+            state.status if state else None,
+            state.last_outcome if state else None,
+            meaning.status,
+            result,
+        )
+        meaning = replace(meaning, status=settled.status, findings=meaning.findings + migration)
+        return Poll(
+            target,
+            state,
+            result,
+            meaning,
+            self.crawl_id,
+            retried=retried,
+            availability=settled.event,
+        )
+
+    async def _fetch_with_retries(
+        self, url: str, state: ServerState | None
+    ) -> tuple[tuple[FetchResult, ...], FetchResult]:
+        """The failed attempts and the last one: a transient failure is tried again, after a
+        short delay that doubles, until `retry_attempts` attempts were made."""
+        has_version = state is not None and state.current_version_id is not None
+        failed: list[FetchResult] = []
+        while True:
+            result = await self.fetcher.fetch(
+                url,
+                etag=state.etag if state and has_version else None,
+                last_modified=state.last_modified if state and has_version else None,
+                migrations=True,
+            )
+            if not is_transient(result) or len(failed) + 1 >= self.settings.retry_attempts:
+                return tuple(failed), result
+            await asyncio.sleep(self.settings.retry_backoff * 2 ** len(failed))
+            failed.append(result)
 
     async def _write(self) -> None:
         finished = False
         while not finished:
             batch, finished = await _next_batch(self.polls)
-            for poll, change in zip(batch, await record_polls(self.engine, batch), strict=True):
+            changes = await record_polls(self.engine, batch, flap_window=self.flap_window)
+            for poll, change in zip(batch, changes, strict=True):
                 self.tally[change] += 1
-                self.tally[_REQUESTS] += poll.fetch.requests
+                self.tally[_REQUESTS] += sum(f.requests for f in (*poll.retried, poll.fetch))
             if self.progress is not None and batch:
                 self.progress(self.tally.total() - self.tally[_REQUESTS], self.frontier.size)
 

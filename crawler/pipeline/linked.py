@@ -15,10 +15,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crawler.domain import events
 from crawler.domain.findings import Finding
+from crawler.domain.territory import territory_from_wkb
 from crawler.pipeline.oauth import OAuthRead
+from crawler.pipeline.outbox import Outbox
 from crawler.pipeline.territories import TerritoryRead
 from storage.repositories import history, snapshots
+from storage.repositories import territories as territory_rows
 from storage.repositories.history import StoredResource
 from storage.schema import oauth_metadata, territories
 
@@ -43,12 +47,15 @@ class Linked:
 @dataclass(frozen=True, slots=True)
 class LinkedWrite:
     server_id: int
+    url: str  # the metadata URL (the subject of the events)
     at: datetime
     crawl_id: int | None
     linked: Linked
 
 
-async def write_linked(conn: AsyncConnection, writes: Sequence[LinkedWrite]) -> None:
+async def write_linked(
+    conn: AsyncConnection, writes: Sequence[LinkedWrite], outbox: Outbox
+) -> None:
     server_ids = [write.server_id for write in writes]
     plan = _Plan(
         await history.last_versions(conn, territories, server_ids, "entry_id"),
@@ -58,6 +65,7 @@ async def write_linked(conn: AsyncConnection, writes: Sequence[LinkedWrite]) -> 
         plan.territories(write)
         plan.oauth(write)
     await snapshots.store_documents(conn, plan.documents)
+    await _territory_events(conn, plan.replaced, outbox)
     for table, closing, rows, confirming in (
         (territories, plan.territories_closed, plan.territory_rows, plan.territories_confirmed),
         (oauth_metadata, plan.oauth_closed, plan.oauth_rows, plan.oauth_confirmed),
@@ -82,6 +90,7 @@ class _Plan:
         self.oauth_rows: list[dict[str, Any]] = []
         self.oauth_closed: list[tuple[int, datetime]] = []
         self.oauth_confirmed: list[tuple[int, dict[str, Any]]] = []
+        self.replaced: list[tuple[LinkedWrite, TerritoryRead, int, int]] = []  # ..., old row
 
     def territories(self, write: LinkedWrite) -> None:
         linked, at = write.linked, write.at
@@ -100,9 +109,10 @@ class _Plan:
             elif stored is not None and stored.sha256 == read.territory.sha256:
                 self.territories_confirmed.append((stored.row_id, _confirmed(at, read)))
             else:
+                version = self.last_territory.get((write.server_id, read.entry_id), 0) + 1
                 if stored is not None:
                     self.territories_closed.append((stored.row_id, at))
-                version = self.last_territory.get((write.server_id, read.entry_id), 0) + 1
+                    self.replaced.append((write, read, version, stored.row_id))
                 self.territory_rows.append(_territory_row(write, read, version))
 
     def oauth(self, write: LinkedWrite) -> None:
@@ -185,3 +195,24 @@ def _territory_row(write: LinkedWrite, read: TerritoryRead, version: int) -> dic
         "findings": [f.to_json() for f in read.findings],
         **_validity(write, read),
     }
+
+
+async def _territory_events(
+    conn: AsyncConnection,
+    replaced: Sequence[tuple[LinkedWrite, TerritoryRead, int, int]],
+    outbox: Outbox,
+) -> None:
+    """An entry whose territory now covers another area has changed (issue: exact change
+    detection): the event says by how much, as the symmetric difference."""
+    old = await territory_rows.geometries(conn, [old_row for *_, old_row in replaced])
+    for write, read, version, old_row in replaced:
+        assert read.territory is not None
+        event = events.entry_territory_changed(
+            write.url,
+            read.entry_id,
+            version,
+            territory_from_wkb(old[old_row]),
+            read.territory,
+            write.at,
+        )
+        outbox.add(event, write.server_id, write.crawl_id)

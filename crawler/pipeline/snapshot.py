@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crawler.domain import events, rules
+from crawler.domain.availability import worth_announcing
 from crawler.domain.canonical import canonical_form
 from crawler.domain.coverage import CoverageEntry
 from crawler.domain.fetching import FetchResult
@@ -26,6 +27,7 @@ from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
 from crawler.pipeline.linked import Linked, LinkedWrite, write_linked
 from crawler.pipeline.outbox import Outbox
 from storage.repositories import coverage, fetch_log, history, servers, snapshots
+from storage.repositories import events as stored_events
 from storage.repositories.servers import (
     COVERAGE,
     OAUTH_METADATA,
@@ -55,10 +57,15 @@ class Poll:
     crawl_id: int | None
     coverage: CoverageRead | None = None  # the coverage listing, when it was read
     linked: Linked | None = None  # territories, maps and OAuth, when a document was at hand
+    retried: tuple[FetchResult, ...] = ()  # earlier attempts of this pass that failed
+    availability: str | None = None  # a cds.server.unreachable/recovered/removed candidate
 
 
-async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Change]:
-    """Write what a batch of polls observed in one transaction; returns what each changed.
+async def record_polls(
+    engine: AsyncEngine, polls: Sequence[Poll], *, flap_window: timedelta = timedelta(days=1)
+) -> list[Change]:
+    """Write what a batch of polls observed, and the events it causes, in one transaction;
+    returns what each changed.
 
     Idempotent per content: a document whose hash equals the current version's adds no version.
     If the database refuses the batch, each poll is written alone, so one unstorable document
@@ -66,14 +73,18 @@ async def record_polls(engine: AsyncEngine, polls: Sequence[Poll]) -> list[Chang
     """
     try:
         async with engine.begin() as conn:
-            return await _write(conn, polls)
+            return await _write(conn, polls, flap_window)
     except DBAPIError as exc:
         if len(polls) > 1:
-            return [change for poll in polls for change in await record_polls(engine, [poll])]
+            return [
+                change
+                for poll in polls
+                for change in await record_polls(engine, [poll], flap_window=flap_window)
+            ]
         if polls[0].meaning.snapshot is None:
             raise
         rejected = _as_unstorable(polls[0], exc)
-    return await record_polls(engine, [rejected])
+    return await record_polls(engine, [rejected], flap_window=flap_window)
 
 
 def _as_unstorable(poll: Poll, exc: DBAPIError) -> Poll:
@@ -100,12 +111,14 @@ class _Batch:
     fetch_log: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
+async def _write(
+    conn: AsyncConnection, polls: Sequence[Poll], flap_window: timedelta
+) -> list[Change]:
     server_ids = await _server_ids(conn, polls)
     batch = _Batch()
     changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
     outbox = Outbox()
-    await _server_events(conn, polls, server_ids, changes, outbox)
+    await _server_events(conn, polls, server_ids, changes, outbox, flap_window)
     await snapshots.store_documents(conn, batch.documents)
     version_ids = await snapshots.add_versions(conn, batch.versions)
     await snapshots.add_links(conn, _link_rows(batch, version_ids))
@@ -128,12 +141,12 @@ async def _write(conn: AsyncConnection, polls: Sequence[Poll]) -> list[Change]:
     if read:
         await _write_coverage(conn, read, outbox)
     linked = [
-        LinkedWrite(sid, poll.fetch.started_at, poll.crawl_id, poll.linked)
+        LinkedWrite(sid, poll.target.url, poll.fetch.started_at, poll.crawl_id, poll.linked)
         for poll, sid in zip(polls, server_ids, strict=True)
         if poll.linked
     ]
     if linked:
-        await write_linked(conn, linked)
+        await write_linked(conn, linked, outbox)
     await outbox.flush(conn)
     return changes
 
@@ -144,8 +157,10 @@ async def _server_events(
     server_ids: Sequence[int],
     changes: Sequence[Change],
     outbox: Outbox,
+    flap_window: timedelta,
 ) -> None:
-    """A server's first document, a change of its content, and its migration, as events."""
+    """A server's first document, a change of its content, its migration and its
+    availability, as events."""
     previous = await snapshots.document_contents(
         conn,
         [
@@ -170,6 +185,27 @@ async def _server_events(
         moved_to = poll.meaning.moved_to
         if moved_to and (state is None or state.moved_to != moved_to):
             outbox.add(events.server_moved(url, moved_to, at), server_id, poll.crawl_id)
+    await _availability_events(conn, polls, server_ids, outbox, flap_window)
+
+
+async def _availability_events(
+    conn: AsyncConnection,
+    polls: Sequence[Poll],
+    server_ids: Sequence[int],
+    outbox: Outbox,
+    flap_window: timedelta,
+) -> None:
+    """Unreachable, recovered and removed, with a flapping server's noise held back."""
+    candidates = [(p, sid) for p, sid in zip(polls, server_ids, strict=True) if p.availability]
+    if not candidates:
+        return
+    last = await stored_events.last_availability(conn, [p.target.url for p, _ in candidates])
+    for poll, server_id in candidates:
+        assert poll.availability is not None
+        url, at = poll.target.url, poll.fetch.started_at
+        if worth_announcing(poll.availability, last.get(url), at, flap_window):
+            event = events.server_availability(poll.availability, url, poll.fetch.reason, at)
+            outbox.add(event, server_id, poll.crawl_id)
 
 
 def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
@@ -293,7 +329,9 @@ def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
     batch.attempt_findings.extend(
         (server_id, None, f) for f in (*meaning.findings, *read_findings, *linked_findings)
     )
-    batch.fetch_log.append(_fetch_log_row(poll, server_id))
+    batch.fetch_log.extend(
+        _fetch_log_row(fetch, poll.crawl_id, server_id) for fetch in (*poll.retried, poll.fetch)
+    )
     return change
 
 
@@ -361,6 +399,7 @@ def _attempt_values(poll: Poll) -> dict[str, Any]:
         "last_fetched": poll.fetch.started_at,
         "consecutive_failures": previous_failures + 1 if failed else 0,
         "moved_to": meaning.moved_to,
+        "last_outcome": poll.fetch.outcome.value,
     }
     if poll.state is None or poll.state.status != status:
         values["status_since"] = poll.fetch.started_at
@@ -379,10 +418,9 @@ def _document_values(snap: Snapshot, fetch: FetchResult, *, changed: bool) -> di
     return values
 
 
-def _fetch_log_row(poll: Poll, server_id: int) -> dict[str, Any]:
-    fetch = poll.fetch
+def _fetch_log_row(fetch: FetchResult, crawl_id: int | None, server_id: int) -> dict[str, Any]:
     return {
-        "crawl_id": poll.crawl_id,
+        "crawl_id": crawl_id,
         "server_id": server_id,
         "url": fetch.url,
         "started_at": fetch.started_at,

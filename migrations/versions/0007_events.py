@@ -1,4 +1,5 @@
-"""Change events (a transactional outbox) and each sink's delivery progress.
+"""Change events (a transactional outbox), each sink's delivery state and dead letters, and
+the outcome of each server's latest fetch (a 404 is a removal only after another 404).
 
 Revision ID: 0007
 Revises: 0006
@@ -20,6 +21,10 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("servers") as batch:
+        batch.add_column(
+            sa.Column("last_outcome", sa.String(24), nullable=True, comment="of the latest fetch")
+        )
     op.create_table(
         "events",
         sa.Column(
@@ -58,10 +63,36 @@ def upgrade() -> None:
             "last_event_id", sa.BigInteger(), nullable=False, comment="delivered up to this id"
         ),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
+        sa.Column(
+            "attempts", sa.Integer(), nullable=False, comment="failed attempts at the next batch"
+        ),
+        sa.Column("next_attempt_at", TIMESTAMP, nullable=True, comment="no delivery before then"),
+        sa.Column(
+            "disabled", sa.Boolean(), nullable=False, comment="the endpoint answered 410 Gone"
+        ),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("name", name="pk_sink_progress"),
+    )
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column("sink", sa.String(200), nullable=False),
+        sa.Column(
+            "event_id",
+            sa.BigInteger(),
+            sa.ForeignKey("events.id", ondelete="CASCADE", name="fk_dead_letters_event_id_events"),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.Text(), nullable=False, comment="the last failure"),
+        sa.Column("at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
+        sa.UniqueConstraint("sink", "event_id", name="uq_dead_letters_sink_event_id"),
     )
 
 
 def downgrade() -> None:
+    op.drop_table("dead_letters")
     op.drop_table("sink_progress")
     op.drop_table("events")
+    with op.batch_alter_table("servers") as batch:
+        batch.drop_column("last_outcome")

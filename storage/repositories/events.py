@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_ignoring_conflicts
-from storage.schema import events, sink_progress
+from storage.schema import dead_letters, events, sink_progress
 
 # Postgres hands out ids when rows are inserted, not when they commit; transactions that
 # write events take this lock, so an event with a lower id is never committed after one with a
@@ -34,20 +35,79 @@ async def after(conn: AsyncConnection, last_id: int, limit: int) -> list[dict[st
     return [dict(row._mapping) for row in await conn.execute(query)]
 
 
+@dataclass(frozen=True, slots=True)
+class SinkState:
+    """How far a sink has got, and whether it may be tried now."""
+
+    last_event_id: int = 0
+    attempts: int = 0  # failed attempts at the batch after last_event_id
+    next_attempt_at: datetime | None = None
+    disabled: bool = False
+    last_error: str | None = None
+
+
+async def sink_state(conn: AsyncConnection, sink: str) -> SinkState:
+    """The sink's delivery state (a fresh one before its first delivery)."""
+    query = select(sink_progress).where(sink_progress.c.name == sink)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return SinkState()
+    return SinkState(
+        row.last_event_id, row.attempts, row.next_attempt_at, row.disabled, row.last_error
+    )
+
+
 async def progress(conn: AsyncConnection, sink: str) -> int:
     """The id of the last event delivered to `sink` (0 before the first)."""
-    query = select(sink_progress.c.last_event_id).where(sink_progress.c.name == sink)
-    return int(await conn.scalar(query) or 0)
+    return (await sink_state(conn, sink)).last_event_id
+
+
+async def save_sink_state(conn: AsyncConnection, sink: str, state: SinkState, at: datetime) -> None:
+    values = {
+        "last_event_id": state.last_event_id,
+        "attempts": state.attempts,
+        "next_attempt_at": state.next_attempt_at,
+        "disabled": state.disabled,
+        "last_error": state.last_error,
+        "updated_at": at,
+    }
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = module.insert(sink_progress).values(name=sink, **values)
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=[sink_progress.c.name], set_=values)
+    )
 
 
 async def advance(conn: AsyncConnection, sink: str, last_id: int, at: datetime) -> None:
-    """Record that `sink` has every event up to `last_id`."""
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = module.insert(sink_progress).values(name=sink, last_event_id=last_id, updated_at=at)
+    """Record that `sink` has every event up to `last_id` (and nothing is failing)."""
+    await save_sink_state(conn, sink, SinkState(last_event_id=last_id), at)
+
+
+async def dead_letter(
+    conn: AsyncConnection, sink: str, event_ids: Sequence[int], reason: str, at: datetime
+) -> None:
+    """Set these events aside for `sink`: delivery gave up on them."""
+    rows = [{"sink": sink, "event_id": i, "reason": reason, "at": at} for i in event_ids]
+    await insert_ignoring_conflicts(conn, dead_letters, rows)
+
+
+async def dead_letters_of(conn: AsyncConnection, sink: str, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` of the sink's dead-lettered events, in order."""
+    query = (
+        select(events)
+        .join(dead_letters, dead_letters.c.event_id == events.c.id)
+        .where(dead_letters.c.sink == sink)
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+async def forget_dead_letters(conn: AsyncConnection, sink: str, event_ids: Sequence[int]) -> None:
+    """These dead letters were delivered after all."""
     await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[sink_progress.c.name],
-            set_={"last_event_id": last_id, "updated_at": at},
+        delete(dead_letters).where(
+            dead_letters.c.sink == sink, dead_letters.c.event_id.in_(list(event_ids))
         )
     )
 
@@ -56,3 +116,16 @@ async def count_for_crawl(conn: AsyncConnection, crawl_id: int) -> int:
     """How many events a crawl pass wrote."""
     query = select(func.count()).select_from(events).where(events.c.crawl_id == crawl_id)
     return int(await conn.scalar(query) or 0)
+
+
+async def last_availability(
+    conn: AsyncConnection, subjects: Sequence[str]
+) -> dict[str, tuple[str, datetime]]:
+    """The type and time of the latest unreachable or recovered event of each subject."""
+    kinds = ("cds.server.unreachable", "cds.server.recovered")
+    query = (
+        select(events.c.subject, events.c.type, events.c.time)
+        .where(events.c.subject.in_(list(subjects)), events.c.type.in_(kinds))
+        .order_by(events.c.id)
+    )
+    return {row.subject: (row.type, row.time) for row in await conn.execute(query)}

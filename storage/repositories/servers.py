@@ -35,6 +35,7 @@ class ServerState:
     has_attempt_findings: bool  # findings about the last attempt, to clear on the next one
     has_linked_resources: bool = False  # a current territory or OAuth metadata version
     moved_to: str | None = None  # the migration target, while the status is moved
+    last_outcome: str | None = None  # of the latest fetch (a FetchOutcome value)
     last_fetched: datetime | None = None
     current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
     current_coverage_url: str | None = None  # its coverage listing
@@ -65,6 +66,7 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             servers.c.consecutive_failures,
             servers.c.moved_to,
             servers.c.last_fetched,
+            servers.c.last_outcome,
             versions.c.id.label("version_id"),
             versions.c.version,
             versions.c.document_sha256,
@@ -109,6 +111,7 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 has_linked_resources=bool(r.has_linked_resources),
                 moved_to=r.moved_to,
                 last_fetched=r.last_fetched,
+                last_outcome=r.last_outcome,
             )
     return await _with_links(conn, states)
 

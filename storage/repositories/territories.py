@@ -70,3 +70,13 @@ async def authoritative(conn: AsyncConnection) -> list[AuthoritativeTerritory]:
         )
         for row in await conn.execute(query)
     ]
+
+
+async def geometries(conn: AsyncConnection, row_ids: Sequence[int]) -> dict[int, bytes]:
+    """The WKB of these territory versions, by row id."""
+    if not row_ids:
+        return {}
+    query = select(territories.c.id, territories.c.geometry).where(
+        territories.c.id.in_(list(row_ids))
+    )
+    return {row.id: bytes(row.geometry) for row in await conn.execute(query)}

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from crawler.testing import LoopbackServer, Response
+from crawler.testing import LoopbackServer, Request, Response
+from storage.reader import open_reader
 from tests.cli import run_cli
 from tests.federation import (
     LOOPBACK,
@@ -157,9 +158,14 @@ def test_deliver_writes_each_event_once_to_a_json_lines_file(
     later = run_cli(database_url, "events", "deliver", "--config", str(config), "--json")
 
     assert first.code == 0, first.stderr
-    assert first.json() == {f"jsonl:{sink}": 2}
-    assert repeat.json() == {f"jsonl:{sink}": 0}
-    assert later.json() == {f"jsonl:{sink}": 1}
+    assert first.json()[f"jsonl:{sink}"]["delivered"] == 2
+    assert repeat.json()[f"jsonl:{sink}"]["delivered"] == 0
+    assert later.json()[f"jsonl:{sink}"] == {
+        "delivered": 1,
+        "dead_lettered": 0,
+        "state": "idle",
+        "error": None,
+    }
     delivered = [json.loads(line) for line in sink.read_text().splitlines()]
     assert delivered == events(database_url)
 
@@ -174,3 +180,90 @@ def test_deliver_refuses_sinks_it_cannot_use(database_url: str, tmp_path: Path) 
     assert "no event sinks" in none.stderr
     assert unknown.code == 2
     assert "carrier-pigeon" in unknown.stderr
+
+
+NO_WAIT = {**FAST, "CDS_CRAWLER_RETRY_BACKOFF": "0"}
+
+
+def availability(database_url: str) -> list[str]:
+    return [
+        e["type"].removeprefix("cds.server.")
+        for e in events(database_url)
+        if e["type"] in ("cds.server.unreachable", "cds.server.recovered", "cds.server.removed")
+    ]
+
+
+def status_of(database_url: str, url: str) -> str:
+    detail: dict[str, Any] = run_cli(database_url, "show", url, "--json").json()
+    return str(detail["status"])
+
+
+def test_unreachable_only_after_the_retries_and_recovered_once_back(
+    database_url: str, server: LoopbackServer
+) -> None:
+    a = publish(server, "a", [])
+    run_cli(database_url, "seeds", "add", a, env=LOOPBACK)
+    crawl(database_url, **NO_WAIT)
+    working = Response.json(metadata_document(a, name="Utility a"))
+    failures = 0
+
+    async def fails_twice_then_answers(request: Request, writer: object) -> Response:
+        nonlocal failures
+        failures += 1
+        return Response(503, b"busy") if failures <= 2 else working
+
+    server.route(f"/a{WELL_KNOWN}", fails_twice_then_answers)
+    crawl(database_url, **NO_WAIT)  # two failures, then an answer: nothing to tell
+    statuses = [status_of(database_url, a)]
+    server.route(f"/a{WELL_KNOWN}", Response(500, b"down"))
+    for _ in range(3):
+        crawl(database_url, **NO_WAIT)
+        statuses.append(status_of(database_url, a))
+    server.route(f"/a{WELL_KNOWN}", working)
+    crawl(database_url, **NO_WAIT)
+    statuses.append(status_of(database_url, a))
+
+    assert statuses == ["ok", "unreachable", "unreachable", "unreachable", "ok"]
+    assert availability(database_url) == ["unreachable", "recovered"]
+    with open_reader(database_url) as reader:
+        attempts = reader.rows("SELECT count(*) AS n FROM fetch_log WHERE status_code >= 500")
+    assert attempts[0]["n"] == 2 + 3 * 3  # every attempt is in the fetch log
+
+
+def test_a_flapping_server_yields_one_unreachable_recovered_pair_per_window(
+    database_url: str, server: LoopbackServer
+) -> None:
+    a = publish(server, "a", [])
+    run_cli(database_url, "seeds", "add", a, env=LOOPBACK)
+    crawl(database_url, **NO_WAIT)
+    up = Response.json(metadata_document(a, name="Utility a"))
+    for _ in range(3):
+        server.route(f"/a{WELL_KNOWN}", Response(502, b""))
+        crawl(database_url, **NO_WAIT)
+        server.route(f"/a{WELL_KNOWN}", up)
+        crawl(database_url, **NO_WAIT)
+    without_window = {**NO_WAIT, "CDS_CRAWLER_FLAP_WINDOW": "0"}
+    server.route(f"/a{WELL_KNOWN}", Response(502, b""))
+    crawl(database_url, **without_window)
+
+    assert availability(database_url) == ["unreachable", "recovered", "unreachable"]
+    assert status_of(database_url, a) == "unreachable"
+
+
+def test_removed_on_a_410_at_once_and_on_a_second_404_in_a_row(
+    database_url: str, server: LoopbackServer
+) -> None:
+    a, b = publish(server, "a", []), publish(server, "b", [])
+    run_cli(database_url, "seeds", "add", a, b, env=LOOPBACK)
+    crawl(database_url, **NO_WAIT)
+    server.route(f"/a{WELL_KNOWN}", Response(404, b""))
+    server.route(f"/b{WELL_KNOWN}", Response(410, b""))
+
+    crawl(database_url, **NO_WAIT)
+    after_one = status_of(database_url, a), status_of(database_url, b), availability(database_url)
+    crawl(database_url, **NO_WAIT)
+
+    assert after_one == ("ok", "not_found", ["removed"])
+    assert status_of(database_url, a) == "not_found"
+    removed = [e["subject"] for e in events(database_url) if e["type"] == "cds.server.removed"]
+    assert removed == [b, a]

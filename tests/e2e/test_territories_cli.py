@@ -6,6 +6,7 @@ even-odd ray-casting test over the rings the test published.
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -295,6 +296,14 @@ def test_territories_change_only_when_the_area_does(
     versions = territory_versions(database_url)
     assert versions["square"] == [(1, True)]
     assert versions["holed"] == [(1, False), (2, True)]
+    listed = run_cli(database_url, "events", "--json").stdout.splitlines()
+    changed = [json.loads(line) for line in listed if "entry.changed" in line]
+    assert [e["subject"] for e in changed] == [f"{federation['a']}#holed"]
+    territory = changed[0]["data"]["territory"]
+    hole = territory["area_km2"] - territory["previous_area_km2"]  # the hole was filled
+    assert territory["version"] == 2
+    assert territory["symmetric_difference_km2"] == pytest.approx(hole, rel=1e-6)
+    assert territory["relative_change"] == pytest.approx(4 / 12, rel=0.01)
 
 
 def test_oauth_metadata_is_versioned_and_closed_when_no_longer_linked(
