@@ -450,15 +450,52 @@ def events_deliver(settings: Settings, as_json: bool = JSON_OPTION) -> None:
     if not sinks:
         fail("no event sinks are configured ([[sinks]] tables in the TOML file)", EXIT_USAGE)
 
-    async def job(engine: Any) -> dict[str, int]:
-        return await deliver_pending(engine, sinks)
+    async def job(engine: Any) -> dict[str, Any]:
+        try:
+            return await deliver_pending(engine, sinks)
+        finally:
+            for sink in sinks:
+                await sink.close()
 
-    delivered = run(settings, job)
+    reports = run(settings, job)
     if as_json:
-        print_json(delivered)
+        print_json({name: report.to_json() for name, report in reports.items()})
         return
-    for name, count in delivered.items():
-        typer.echo(f"{name}: {count} events delivered", err=True)
+    for name, report in reports.items():
+        line = f"{name}: {report.delivered} delivered, {report.dead_lettered} dead-lettered"
+        typer.echo(f"{line}, {report.state}" + (f" ({report.error})" if report.error else ""))
+
+
+@events_app.command("redeliver")
+@with_settings
+def events_redeliver(
+    settings: Settings,
+    sink_name: str | None = typer.Option(
+        None, "--sink", help="Only this sink (its name as `events deliver` prints it)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Deliver the dead-lettered events again (those delivered are no longer dead letters)."""
+    from crawler.delivery.deliver import redeliver
+    from crawler.delivery.sinks import configured_sinks
+
+    sinks = [s for s in configured_sinks(settings) if sink_name in (None, s.name)]
+    if not sinks:
+        fail(f"no configured sink is named {sink_name!r}", EXIT_USAGE)
+
+    async def job(engine: Any) -> dict[str, int]:
+        try:
+            return {sink.name: await redeliver(engine, sink) for sink in sinks}
+        finally:
+            for sink in sinks:
+                await sink.close()
+
+    counts = run(settings, job)
+    if as_json:
+        print_json(counts)
+        return
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} dead letters delivered")
 
 
 @db_app.command("upgrade")

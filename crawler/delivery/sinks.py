@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import binascii
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,26 +13,48 @@ import orjson
 
 from crawler.settings import ConfigurationError, Settings
 
-AVAILABLE = ("jsonl",)
-PLANNED = ("webhook", "pg_notify", "nats")
+AVAILABLE = ("jsonl", "webhook")
+PLANNED = ("pg_notify", "nats")
+# Seconds to wait after each failed attempt at a batch, before it is dead-lettered: from
+# seconds to a day, as webhook senders commonly do.
+DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (
+    5.0,
+    30.0,
+    120.0,
+    600.0,
+    1800.0,
+    7200.0,
+    18000.0,
+    43200.0,
+    86400.0,
+)
 
 
 class Sink(Protocol):
-    name: str  # progress is kept under this name
+    name: str  # its progress is kept under this name
+    batch_size: int  # events handed to one `deliver` call at most
+    retry_schedule: tuple[float, ...]  # waits after each failure; then the batch is set aside
 
-    def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
-        """Deliver every event of the batch, in order, or raise."""
+    async def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
+        """Deliver every event of the batch, in order, or raise DeliveryFailed."""
+
+    async def close(self) -> None: ...
 
 
 class JsonLinesSink:
     """One CloudEvents JSON object per line, appended to a file (or written to stdout)."""
 
+    batch_size = 500
+    retry_schedule = DEFAULT_RETRY_SCHEDULE
+
     def __init__(self, path: str) -> None:
         self.path = path
         self.name = f"jsonl:{path}"
 
-    def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
-        lines = b"".join(orjson.dumps(event) + b"\n" for event in batch)
+    async def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
+        await asyncio.to_thread(self._write, b"".join(orjson.dumps(e) + b"\n" for e in batch))
+
+    def _write(self, lines: bytes) -> None:
         if self.path == "-":
             sys.stdout.buffer.write(lines)
             sys.stdout.flush()
@@ -38,27 +62,60 @@ class JsonLinesSink:
         with Path(self.path).open("ab") as file:
             file.write(lines)
 
+    async def close(self) -> None:
+        return None
+
 
 def configured_sinks(settings: Settings) -> list[Sink]:
     """The sinks of `settings`; ConfigurationError names the table that cannot be used."""
-    sinks: list[Sink] = []
-    for index, table in enumerate(settings.sinks):
-        where = f"[[sinks]] number {index + 1}"
-        kind = table.get("type")
-        if kind == "jsonl":
-            sinks.append(JsonLinesSink(_text(table, "path", where)))
-        elif kind in PLANNED:
-            raise ConfigurationError(
-                f"{where}: sink type {kind!r} is not available in this release "
-                f"(available: {', '.join(AVAILABLE)})"
-            )
-        else:
-            known = ", ".join((*AVAILABLE, *PLANNED))
-            raise ConfigurationError(f"{where}: unknown sink type {kind!r} (known: {known})")
+    sinks = [_sink(table, f"[[sinks]] number {n}") for n, table in enumerate(settings.sinks, 1)]
     names = [sink.name for sink in sinks]
     if len(set(names)) != len(names):
         raise ConfigurationError("two [[sinks]] tables name the same destination")
     return sinks
+
+
+def _sink(table: dict[str, Any], where: str) -> Sink:
+    kind = table.get("type")
+    if kind == "jsonl":
+        return JsonLinesSink(_text(table, "path", where))
+    if kind == "webhook":
+        return _webhook(table, where)
+    if kind in PLANNED:
+        raise ConfigurationError(
+            f"{where}: sink type {kind!r} is not available in this release "
+            f"(available: {', '.join(AVAILABLE)})"
+        )
+    known = ", ".join((*AVAILABLE, *PLANNED))
+    raise ConfigurationError(f"{where}: unknown sink type {kind!r} (known: {known})")
+
+
+def _webhook(table: dict[str, Any], where: str) -> Sink:
+    from standardwebhooks.webhooks import EmptyWebhookSecretError
+
+    from crawler.http.webhook import WebhookSink
+
+    url = _text(table, "url", where)
+    if not url.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{where}: `url` must be an http(s) URL")
+    schedule = table.get("retry_schedule", DEFAULT_RETRY_SCHEDULE)
+    if not isinstance(schedule, list | tuple) or not all(
+        isinstance(s, int | float) and s >= 0 for s in schedule
+    ):
+        raise ConfigurationError(f"{where}: `retry_schedule` must be a list of seconds")
+    batch, batch_size = table.get("batch", False), table.get("batch_size", 100)
+    if not isinstance(batch, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigurationError(f"{where}: `batch` must be true or false, `batch_size` >= 1")
+    try:
+        return WebhookSink(
+            url,
+            _text(table, "secret", where),
+            batch=batch,
+            batch_size=batch_size,
+            retry_schedule=[float(s) for s in schedule],
+        )
+    except (binascii.Error, ValueError, RuntimeError, EmptyWebhookSecretError) as exc:
+        raise ConfigurationError(f"{where}: `secret` is not a base64 secret ({exc})") from exc
 
 
 def _text(table: dict[str, Any], key: str, where: str) -> str:
