@@ -104,6 +104,7 @@ def run_demo(server: LoopbackServer, workdir: Path) -> None:
     publish(server, "north", "north-v2.json")
     cds_crawler(env, "crawl")
     cds_crawler(env, "servers")
+    cds_crawler(env, "events")
     cds_crawler(env, "history", server.url("/north" + WELL_KNOWN))
     cds_crawler(env, "show", server.url("/copied" + WELL_KNOWN))
     cds_crawler(env, "show", server.url("/south" + WELL_KNOWN))
