@@ -85,6 +85,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_database(postgres_url: str) -> str:
+    """The emptied Postgres database, for what only Postgres has (LISTEN/NOTIFY)."""
+    _empty_postgres(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     yield engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,23 +12,11 @@ from typing import Any, Protocol
 
 import orjson
 
+from crawler.delivery.schedule import DEFAULT_RETRY_SCHEDULE
 from crawler.settings import ConfigurationError, Settings
 
-AVAILABLE = ("jsonl", "webhook")
-PLANNED = ("pg_notify", "nats")
-# Seconds to wait after each failed attempt at a batch, before it is dead-lettered: from
-# seconds to a day, as webhook senders commonly do.
-DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (
-    5.0,
-    30.0,
-    120.0,
-    600.0,
-    1800.0,
-    7200.0,
-    18000.0,
-    43200.0,
-    86400.0,
-)
+KINDS = ("jsonl", "webhook", "pg_notify", "nats")
+_CHANNEL = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class Sink(Protocol):
@@ -68,26 +57,52 @@ class JsonLinesSink:
 
 def configured_sinks(settings: Settings) -> list[Sink]:
     """The sinks of `settings`; ConfigurationError names the table that cannot be used."""
-    sinks = [_sink(table, f"[[sinks]] number {n}") for n, table in enumerate(settings.sinks, 1)]
+    sinks = [
+        _sink(table, f"[[sinks]] number {n}", settings.database_url)
+        for n, table in enumerate(settings.sinks, 1)
+    ]
     names = [sink.name for sink in sinks]
     if len(set(names)) != len(names):
         raise ConfigurationError("two [[sinks]] tables name the same destination")
     return sinks
 
 
-def _sink(table: dict[str, Any], where: str) -> Sink:
+def _sink(table: dict[str, Any], where: str, database_url: str) -> Sink:
     kind = table.get("type")
     if kind == "jsonl":
         return JsonLinesSink(_text(table, "path", where))
     if kind == "webhook":
         return _webhook(table, where)
-    if kind in PLANNED:
+    if kind == "pg_notify":
+        return _pg_notify(table, where, database_url)
+    if kind == "nats":
+        return _nats(table, where)
+    raise ConfigurationError(f"{where}: unknown sink type {kind!r} (known: {', '.join(KINDS)})")
+
+
+def _pg_notify(table: dict[str, Any], where: str, database_url: str) -> Sink:
+    from crawler.delivery.pg_notify import PgNotifySink
+
+    if not database_url.startswith("postgresql"):
+        raise ConfigurationError(f"{where}: pg_notify needs a Postgres database_url")
+    channel = _text(table, "channel", where)
+    if _CHANNEL.fullmatch(channel) is None:
         raise ConfigurationError(
-            f"{where}: sink type {kind!r} is not available in this release "
-            f"(available: {', '.join(AVAILABLE)})"
+            f"{where}: `channel` must be a lower-case identifier of at most 63 characters"
         )
-    known = ", ".join((*AVAILABLE, *PLANNED))
-    raise ConfigurationError(f"{where}: unknown sink type {kind!r} (known: {known})")
+    return PgNotifySink(database_url, channel)
+
+
+def _nats(table: dict[str, Any], where: str) -> Sink:
+    from crawler.delivery.nats_sink import NatsSink
+
+    servers = [s.strip() for s in _text(table, "servers", where).split(",") if s.strip()]
+    if not all(s.startswith(("nats://", "tls://")) for s in servers):
+        raise ConfigurationError(f"{where}: `servers` must be nats:// URLs, comma-separated")
+    stream = table.get("stream", "CDS_EVENTS")
+    if not isinstance(stream, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stream):
+        raise ConfigurationError(f"{where}: `stream` must be a stream name (letters, digits, _-)")
+    return NatsSink(servers, _text(table, "subject", where), stream)
 
 
 def _webhook(table: dict[str, Any], where: str) -> Sink:

@@ -129,3 +129,9 @@ async def last_availability(
         .order_by(events.c.id)
     )
     return {row.subject: (row.type, row.time) for row in await conn.execute(query)}
+
+
+async def notify(conn: AsyncConnection, channel: str, payloads: Sequence[str]) -> None:
+    """Postgres NOTIFY on `channel`, one notification per payload, sent at commit."""
+    statement = text("SELECT pg_notify(:channel, :payload)")
+    await conn.execute(statement, [{"channel": channel, "payload": p} for p in payloads])
