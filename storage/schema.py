@@ -302,3 +302,14 @@ dead_letters = Table(
     Column("at", UtcDateTime, nullable=False),
     UniqueConstraint("sink", "event_id"),
 )
+
+coverage_pages = Table(
+    "coverage_pages",
+    metadata,
+    Column("listing_url", Text, primary_key=True, comment="the listing's first page"),
+    Column("url", Text, primary_key=True, comment="this page"),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("document_sha256", String(64), ForeignKey("documents.sha256"), nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)

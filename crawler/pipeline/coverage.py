@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.domain import rules
+from crawler.domain.canonical import canonical_form
 from crawler.domain.coverage import CoverageEntry, parse_coverage_page
 from crawler.domain.fetching import FetchOutcome
 from crawler.domain.findings import Finding, json_pointer
@@ -15,6 +17,19 @@ from crawler.domain.union import capabilities_union_findings
 from crawler.http.fetch import Fetcher
 from crawler.pipeline.failures import unavailable
 from crawler.settings import Settings
+from storage.repositories.coverage_pages import StoredPage
+
+
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """A page that came back with validators, to be asked for conditionally next time."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content: dict[str, Any]
+    sha256: str
+    size_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +40,7 @@ class CoverageRead:
     findings: tuple[Finding, ...]
     requests: int
     pages: int
+    fresh_pages: tuple[PageRead, ...] = ()  # pages read in full that carried validators
 
     @classmethod
     def withdrawn(cls) -> CoverageRead:
@@ -32,14 +48,20 @@ class CoverageRead:
         return cls(None, (), True, (), 0, 0)
 
 
-async def read_listing(fetcher: Fetcher, url: str, settings: Settings) -> CoverageRead:
+async def read_listing(
+    fetcher: Fetcher,
+    url: str,
+    settings: Settings,
+    stored_pages: Mapping[str, StoredPage] | None = None,
+) -> CoverageRead:
     """Every entry of the listing that starts at `url`; never raises for what servers do.
 
     A page URL seen twice ends the listing (all its pages were read); so do the page and
     entry caps, a page that cannot be fetched or parsed (then the listing is incomplete and
-    entries missing from it are not taken as removed).
+    entries missing from it are not taken as removed). A page in `stored_pages` is asked
+    for conditionally, and a 304 reads the stored page.
     """
-    reader = _ListingReader(url, settings)
+    reader = _ListingReader(url, settings, stored_pages or {})
     next_url: str | None = url
     while next_url is not None:
         next_url = await reader.read_page(fetcher, next_url)
@@ -56,9 +78,13 @@ def with_union_findings(read: CoverageRead, document: Any, url: str) -> Coverage
 
 
 class _ListingReader:
-    def __init__(self, url: str, settings: Settings) -> None:
+    def __init__(
+        self, url: str, settings: Settings, stored_pages: Mapping[str, StoredPage]
+    ) -> None:
         self.url = url
         self.settings = settings
+        self.stored_pages = stored_pages
+        self.fresh_pages: list[PageRead] = []
         self.entries: dict[str, CoverageEntry] = {}
         self.findings: list[Finding] = []
         self.pages: list[str] = []
@@ -70,7 +96,13 @@ class _ListingReader:
     def result(self) -> CoverageRead:
         entries = tuple(self.entries.values())
         return CoverageRead(
-            self.url, entries, self.complete, tuple(self.findings), self.requests, len(self.pages)
+            self.url,
+            entries,
+            self.complete,
+            tuple(self.findings),
+            self.requests,
+            len(self.pages),
+            tuple(self.fresh_pages),
         )
 
     def stop(self, finding: Finding, *, complete: bool) -> None:
@@ -88,14 +120,7 @@ class _ListingReader:
             self.stop(rules.COVERAGE_TOO_MANY_PAGES.finding(page_url, "", message), complete=False)
             return None
         self.pages.append(page_url)
-        fetched = await fetcher.fetch(page_url)
-        self.requests += fetched.requests
-        if fetched.outcome is not FetchOutcome.OK:
-            finding = unavailable(fetched, rules.COVERAGE_UNAVAILABLE, "a coverage page")
-            self.stop(finding, complete=False)
-            return None
-        document, parse_findings = parse_json_object(fetched.body or b"", page_url)
-        self.findings.extend(parse_findings)
+        document = await self._fetch_page(fetcher, page_url)
         if document is None:
             self.complete = False
             return None
@@ -107,6 +132,33 @@ class _ListingReader:
         if not self._add_entries(page_url, page.entries):
             return None
         return _next_page(page.next)
+
+    async def _fetch_page(self, fetcher: Fetcher, page_url: str) -> dict[str, Any] | None:
+        """The page as a JSON object (the stored one when it answers 304), or None."""
+        stored = self.stored_pages.get(page_url)
+        fetched = await fetcher.fetch(
+            page_url,
+            etag=stored.etag if stored else None,
+            last_modified=stored.last_modified if stored else None,
+        )
+        self.requests += fetched.requests
+        if fetched.outcome is FetchOutcome.NOT_MODIFIED and stored is not None:
+            content: dict[str, Any] = stored.content
+            return content
+        if fetched.outcome is not FetchOutcome.OK:
+            finding = unavailable(fetched, rules.COVERAGE_UNAVAILABLE, "a coverage page")
+            self.findings.append(finding)
+            return None
+        document, parse_findings = parse_json_object(fetched.body or b"", page_url)
+        self.findings.extend(parse_findings)
+        if document is not None and (fetched.etag or fetched.last_modified):
+            canonical, sha256 = canonical_form(document)
+            self.fresh_pages.append(
+                PageRead(
+                    page_url, fetched.etag, fetched.last_modified, document, sha256, len(canonical)
+                )
+            )
+        return document
 
     def _add_entries(self, page_url: str, entries: tuple[CoverageEntry, ...]) -> bool:
         for index, entry in enumerate(entries):

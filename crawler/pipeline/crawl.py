@@ -36,6 +36,7 @@ from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import Change, Poll, record_polls
 from crawler.settings import Settings
 from storage.repositories import (
+    coverage_pages,
     crawls,
     events,
     fetch_log,
@@ -213,7 +214,9 @@ class _Pass:
         return replace(poll, coverage=with_union_findings(read, document, poll.target.url))
 
     async def _read_listing(self, url: str) -> CoverageRead:
-        read = await read_listing(self.fetcher, url, self.settings)
+        async with self.engine.connect() as conn:
+            stored = await coverage_pages.of_listing(conn, url)
+        read = await read_listing(self.fetcher, url, self.settings, stored)
         self.listing_requests += read.requests
         return read
 

@@ -26,7 +26,7 @@ from crawler.pipeline.coverage import CoverageRead
 from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
 from crawler.pipeline.linked import Linked, LinkedWrite, write_linked
 from crawler.pipeline.outbox import Outbox
-from storage.repositories import coverage, fetch_log, history, servers, snapshots
+from storage.repositories import coverage, coverage_pages, fetch_log, history, servers, snapshots
 from storage.repositories import events as stored_events
 from storage.repositories.servers import (
     COVERAGE,
@@ -140,6 +140,7 @@ async def _write(
     read = [(poll, sid) for poll, sid in zip(polls, server_ids, strict=True) if poll.coverage]
     if read:
         await _write_coverage(conn, read, outbox)
+        await _save_pages(conn, [poll for poll, _ in read])
     linked = [
         LinkedWrite(sid, poll.target.url, poll.fetch.started_at, poll.crawl_id, poll.linked)
         for poll, sid in zip(polls, server_ids, strict=True)
@@ -277,6 +278,35 @@ async def _write_coverage(
     await history.close(conn, coverage_entries, closing)
     await history.add(conn, coverage_entries, rows)
     await history.confirm(conn, coverage_entries, confirming)
+
+
+async def _save_pages(conn: AsyncConnection, polls: Sequence[Poll]) -> None:
+    """Keep the listings' pages that came with validators, to ask for them conditionally."""
+    documents, rows = [], []
+    for poll in polls:
+        assert poll.coverage is not None
+        for page in poll.coverage.fresh_pages:
+            at = poll.fetch.started_at
+            documents.append(
+                {
+                    "sha256": page.sha256,
+                    "content": page.content,
+                    "size_bytes": page.size_bytes,
+                    "first_seen_at": at,
+                }
+            )
+            rows.append(
+                {
+                    "listing_url": poll.coverage.url,
+                    "url": page.url,
+                    "etag": page.etag,
+                    "last_modified": page.last_modified,
+                    "document_sha256": page.sha256,
+                    "fetched_at": at,
+                }
+            )
+    await snapshots.store_documents(conn, documents)
+    await coverage_pages.save(conn, rows)
 
 
 def _entry_row(

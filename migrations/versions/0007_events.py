@@ -1,5 +1,6 @@
-"""Change events (a transactional outbox), each sink's delivery state and dead letters, and
-the outcome of each server's latest fetch (a 404 is a removal only after another 404).
+"""Change events (a transactional outbox), each sink's delivery state and dead letters, the
+outcome of each server's latest fetch (a 404 is a removal only after another 404), and the
+validators of coverage pages, so that unchanged pages are asked for conditionally.
 
 Revision ID: 0007
 Revises: 0006
@@ -89,8 +90,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("sink", "event_id", name="uq_dead_letters_sink_event_id"),
     )
 
+    op.create_table(
+        "coverage_pages",
+        sa.Column("listing_url", sa.Text(), nullable=False, comment="the listing's first page"),
+        sa.Column("url", sa.Text(), nullable=False, comment="this page"),
+        sa.Column("etag", sa.Text(), nullable=True),
+        sa.Column("last_modified", sa.Text(), nullable=True),
+        sa.Column(
+            "document_sha256",
+            sa.String(64),
+            sa.ForeignKey("documents.sha256", name="fk_coverage_pages_document_sha256_documents"),
+            nullable=False,
+        ),
+        sa.Column("fetched_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("listing_url", "url", name="pk_coverage_pages"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("coverage_pages")
     op.drop_table("dead_letters")
     op.drop_table("sink_progress")
     op.drop_table("events")

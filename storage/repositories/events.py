@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.dialect import insert_ignoring_conflicts
+from storage.dialect import insert_ignoring_conflicts, upsert
 from storage.schema import dead_letters, events, sink_progress
 
 # Postgres hands out ids when rows are inserted, not when they commit; transactions that
@@ -63,7 +62,8 @@ async def progress(conn: AsyncConnection, sink: str) -> int:
 
 
 async def save_sink_state(conn: AsyncConnection, sink: str, state: SinkState, at: datetime) -> None:
-    values = {
+    row = {
+        "name": sink,
         "last_event_id": state.last_event_id,
         "attempts": state.attempts,
         "next_attempt_at": state.next_attempt_at,
@@ -71,11 +71,7 @@ async def save_sink_state(conn: AsyncConnection, sink: str, state: SinkState, at
         "last_error": state.last_error,
         "updated_at": at,
     }
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = module.insert(sink_progress).values(name=sink, **values)
-    await conn.execute(
-        statement.on_conflict_do_update(index_elements=[sink_progress.c.name], set_=values)
-    )
+    await upsert(conn, sink_progress, [row], ["name"])
 
 
 async def advance(conn: AsyncConnection, sink: str, last_id: int, at: datetime) -> None:

@@ -53,7 +53,7 @@ def publish_pages(server: LoopbackServer, pages: list[list[dict[str, Any]]]) -> 
         following = server.url(f"/coverage-{number + 1}.json") if number < len(pages) else None
         previous = server.url(f"/coverage-{number - 1}.json") if number > 1 else None
         listing = {"coverage_entries": entries, "next": following, "previous": previous}
-        server.route(f"/coverage-{number}.json", Response.json(listing))
+        server.route(f"/coverage-{number}.json", Response.json(listing, etag=True))
 
 
 def shown(database_url: str, server: LoopbackServer) -> dict[str, Any]:
@@ -235,3 +235,41 @@ def test_a_listing_two_documents_share_is_read_once_for_both(
     assert server.requests["/coverage-1.json"] == 1
     assert len(rows) == 4  # each server lists both entries
     assert summary["requests"] == sum(server.requests.values())
+
+
+def test_unchanged_pages_are_asked_for_conditionally_and_read_from_storage(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server), etag=True))
+    publish_pages(server, [[entry(1), entry(2)], [entry(3)]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+    crawl(database_url)
+    first = shown(database_url, server)
+
+    crawl(database_url)  # nothing changed: every page answers 304
+    unchanged = shown(database_url, server)
+    publish_pages(server, [[entry(1), entry(2, name="Renamed")], [entry(3)]])
+    crawl(database_url)  # page 1 changed (a new ETag), page 2 did not
+
+    assert server.conditional["/coverage-1.json"] == 2
+    assert server.conditional["/coverage-2.json"] == 2
+    assert [(e["entry_id"], e["version"]) for e in unchanged["coverage_entries"]] == [
+        (e["entry_id"], e["version"]) for e in first["coverage_entries"]
+    ]
+    assert all(
+        after["last_confirmed_at"] > before["last_confirmed_at"]
+        for before, after in zip(
+            first["coverage_entries"], unchanged["coverage_entries"], strict=True
+        )
+    )
+    assert [e["name"] for e in shown(database_url, server)["coverage_entries"]] == [
+        "Territory 1",
+        "Renamed",
+        "Territory 3",
+    ]
+    assert entry_history(database_url) == [
+        ("e1", 1, True),
+        ("e2", 1, False),
+        ("e2", 2, True),
+        ("e3", 1, True),
+    ]
