@@ -267,3 +267,23 @@ def test_removed_on_a_410_at_once_and_on_a_second_404_in_a_row(
     assert status_of(database_url, a) == "not_found"
     removed = [e["subject"] for e in events(database_url) if e["type"] == "cds.server.removed"]
     assert removed == [b, a]
+
+
+def test_a_third_crawl_without_changes_is_conditional_and_changes_nothing(
+    database_url: str, server: LoopbackServer
+) -> None:
+    urls = [publish(server, name, [f"{name}1", f"{name}2"]) for name in ("a", "b", "c")]
+    run_cli(database_url, "seeds", "add", *urls, env=LOOPBACK)
+    crawl(database_url, **FAST)
+    publish(server, "a", ["a1", "a3"])
+    crawl(database_url, **FAST)
+    before = sum(server.requests.values()), sum(server.conditional.values())
+
+    third = crawl(database_url, **FAST)
+
+    requests = sum(server.requests.values()) - before[0]
+    conditional = sum(server.conditional.values()) - before[1]
+    assert (third["events"], third["servers_new"], third["servers_changed"]) == (0, 0, 0)
+    assert third["servers_unchanged"] == 3
+    assert requests == third["requests"] == 6  # three documents, three listings
+    assert conditional / requests >= 0.95
