@@ -81,6 +81,12 @@ SERVER_MIGRATION_ENDED = Rule(
     "CDSC-WG1-01 5",
     "A migrated metadata URL no longer redirects; the redirect must stay for up to 3 years.",
 )
+SERVER_ALTERNATING = Rule(
+    "server.alternating-versions",
+    W,
+    "CDSC-WG1-01 3",
+    "The server serves an earlier version again soon after a newer one (replicas out of sync?).",
+)
 HTTP_CONTENT_TYPE = Rule(
     "http.content-type",
     W,

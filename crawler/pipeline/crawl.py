@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crawler.domain import rules
 from crawler.domain.availability import is_transient, settle
 from crawler.domain.fetching import FetchResult
-from crawler.domain.findings import json_pointer
+from crawler.domain.findings import Finding, json_pointer
 from crawler.domain.status import ServerStatus
 from crawler.domain.targets import Target
 from crawler.http.client import build_transport
@@ -25,6 +25,7 @@ from crawler.pipeline import frontier
 from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
 from crawler.pipeline.interpret import (
     CrawlTarget,
+    Interpretation,
     interpret,
     migration_findings,
     stored_oauth_link,
@@ -310,7 +311,9 @@ class _Pass:
             meaning.status,
             result,
         )
-        meaning = replace(meaning, status=settled.status, findings=meaning.findings + migration)
+        served_again, alternating = self._served_again(state, meaning, result)
+        findings = meaning.findings + migration + alternating
+        meaning = replace(meaning, status=settled.status, findings=findings)
         return Poll(
             target,
             state,
@@ -319,7 +322,29 @@ class _Pass:
             self.crawl_id,
             retried=retried,
             availability=settled.event,
+            served_again=served_again,
         )
+
+    def _served_again(
+        self, state: ServerState | None, meaning: Interpretation, fetched: FetchResult
+    ) -> tuple[int | None, tuple[Finding, ...]]:
+        """An earlier version served again within the flap window of the current one: the
+        server alternates (replicas out of sync), so no new version is made of it."""
+        snap = meaning.snapshot
+        if snap is None or state is None or state.current_fetched_at is None:
+            return None, ()
+        if fetched.started_at - state.current_fetched_at >= self.flap_window:
+            return None, ()
+        for version_id, sha256 in state.earlier_versions:
+            if sha256 == snap.sha256 and sha256 != state.current_sha256:
+                message = (
+                    f"serves an earlier version (sha256 {sha256[:12]}…) again, less than "
+                    f"{self.flap_window} after version {state.current_version} replaced it: "
+                    "replicas out of sync? No new version is recorded"
+                )
+                finding = rules.SERVER_ALTERNATING.finding(fetched.final_url, "", message)
+                return version_id, (finding,)
+        return None, ()
 
     async def _fetch_with_retries(
         self, url: str, state: ServerState | None

@@ -59,6 +59,7 @@ class Poll:
     linked: Linked | None = None  # territories, maps and OAuth, when a document was at hand
     retried: tuple[FetchResult, ...] = ()  # earlier attempts of this pass that failed
     availability: str | None = None  # a cds.server.unreachable/recovered/removed candidate
+    served_again: int | None = None  # an earlier version's id, served again while alternating
 
 
 async def record_polls(
@@ -346,7 +347,9 @@ def _plan(poll: Poll, server_id: int, batch: _Batch) -> Change:
     values = _attempt_values(poll)
     if meaning.snapshot is not None:
         change = _plan_snapshot(poll, server_id, meaning.snapshot, batch)
-        values.update(_document_values(meaning.snapshot, fetch, changed=change != Change.UNCHANGED))
+        if poll.served_again is None:  # the server's columns follow its current version
+            changed = change != Change.UNCHANGED
+            values.update(_document_values(meaning.snapshot, fetch, changed=changed))
     elif meaning.not_modified and state and state.current_version_id is not None:
         batch.confirmations.append((state.current_version_id, fetch.started_at))
         change = Change.UNCHANGED
@@ -369,6 +372,9 @@ def _plan_snapshot(poll: Poll, server_id: int, snap: Snapshot, batch: _Batch) ->
     state, fetch = poll.state, poll.fetch
     if state and state.current_sha256 == snap.sha256 and state.current_version_id is not None:
         batch.confirmations.append((state.current_version_id, fetch.started_at))
+        return Change.UNCHANGED
+    if poll.served_again is not None:
+        batch.confirmations.append((poll.served_again, fetch.started_at))
         return Change.UNCHANGED
     batch.documents.append(
         {

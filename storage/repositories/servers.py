@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import findings, links, oauth_metadata, servers, territories, versions
@@ -36,6 +36,8 @@ class ServerState:
     has_linked_resources: bool = False  # a current territory or OAuth metadata version
     moved_to: str | None = None  # the migration target, while the status is moved
     last_outcome: str | None = None  # of the latest fetch (a FetchOutcome value)
+    current_fetched_at: datetime | None = None  # when the current version was first fetched
+    earlier_versions: tuple[tuple[int, str], ...] = ()  # (version id, sha256), the last few
     last_fetched: datetime | None = None
     current_links: tuple[str, ...] = ()  # related_metadata URLs of the current version
     current_coverage_url: str | None = None  # its coverage listing
@@ -71,6 +73,7 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             versions.c.version,
             versions.c.document_sha256,
             versions.c.valid,
+            versions.c.fetched_at,
             exists()
             .where(findings.c.server_id == servers.c.id, findings.c.version_id.is_(None))
             .label("has_attempt_findings"),
@@ -107,13 +110,50 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
                 current_version=r.version or 0,
                 current_sha256=r.document_sha256,
                 current_valid=r.valid,
+                current_fetched_at=r.fetched_at,
                 has_attempt_findings=bool(r.has_attempt_findings),
                 has_linked_resources=bool(r.has_linked_resources),
                 moved_to=r.moved_to,
                 last_fetched=r.last_fetched,
                 last_outcome=r.last_outcome,
             )
-    return await _with_links(conn, states)
+    return await _with_earlier_versions(conn, await _with_links(conn, states))
+
+
+_EARLIER = 3  # versions before the current one that a server may be alternating with
+
+
+async def _with_earlier_versions(
+    conn: AsyncConnection, states: dict[str, ServerState]
+) -> dict[str, ServerState]:
+    """The states with the few versions before their current one (newest first)."""
+    versioned = {s.id: s for s in states.values() if s.current_version > 1}
+    earlier: dict[int, list[tuple[int, str]]] = {}
+    ids = list(versioned)
+    for start in range(0, len(ids), 500):
+        chunk = [versioned[i] for i in ids[start : start + 500]]
+        query = (
+            select(versions.c.server_id, versions.c.id, versions.c.document_sha256)
+            .where(
+                or_(
+                    *(
+                        and_(
+                            versions.c.server_id == s.id,
+                            versions.c.version >= s.current_version - _EARLIER,
+                            versions.c.version < s.current_version,
+                        )
+                        for s in chunk
+                    )
+                )
+            )
+            .order_by(versions.c.server_id, versions.c.version.desc())
+        )
+        for row in await conn.execute(query):
+            earlier.setdefault(row.server_id, []).append((row.id, row.document_sha256))
+    return {
+        url: replace(state, earlier_versions=tuple(earlier.get(state.id, ())))
+        for url, state in states.items()
+    }
 
 
 async def _with_links(

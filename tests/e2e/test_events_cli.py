@@ -287,3 +287,29 @@ def test_a_third_crawl_without_changes_is_conditional_and_changes_nothing(
     assert third["servers_unchanged"] == 3
     assert requests == third["requests"] == 6  # three documents, three listings
     assert conditional / requests >= 0.95
+
+
+def test_a_server_alternating_between_two_versions_changes_once_per_window(
+    database_url: str, server: LoopbackServer
+) -> None:
+    a = server.url(f"/a{WELL_KNOWN}")
+    one = Response.json(metadata_document(a, name="Replica one"))
+    two = Response.json(metadata_document(a, name="Replica two"))
+    run_cli(database_url, "seeds", "add", a, env=LOOPBACK)
+    for response in (one, two, one, two, one):
+        server.route(f"/a{WELL_KNOWN}", response)
+        crawl(database_url, **FAST)
+    alternating = run_cli(database_url, "show", a, "--json").json()
+    server.route(f"/a{WELL_KNOWN}", two)
+    crawl(database_url, **FAST)
+    server.route(f"/a{WELL_KNOWN}", one)
+    crawl(database_url, **FAST, CDS_CRAWLER_FLAP_WINDOW="0")  # served long enough: a rollback
+
+    assert [e["type"] for e in events(database_url)] == [
+        "cds.server.discovered",
+        "cds.server.changed",
+        "cds.server.changed",
+    ]
+    assert alternating["current_version"]["version"] == 2
+    assert alternating["name"] == "Replica two"
+    assert [f["rule"] for f in alternating["findings"]] == ["server.alternating-versions"]
