@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from crawler.testing import LoopbackServer
+from crawler.testing import LoopbackServer, Response
 from storage import readmodel
 from storage.reader import open_reader
 from tests.cli import run_cli
@@ -75,6 +76,21 @@ def finding_rules(database_url: str, url: str) -> list[str]:
         detail = readmodel.show_server(reader, [url])
     assert detail is not None
     return [f["rule"] for f in detail["findings"]]
+
+
+def discovered_events(
+    database_url: str, server: LoopbackServer, count: int
+) -> list[dict[str, Any]]:
+    """Publish and crawl `count` new servers; the `count` discovered events, in order."""
+    urls = []
+    for n in range(count):
+        url = server.url(f"/u{n}{WELL_KNOWN}")
+        server.route(f"/u{n}{WELL_KNOWN}", Response.json(metadata_document(url)))
+        urls.append(url)
+    run_cli(database_url, "seeds", "add", *urls, env=LOOPBACK)
+    crawl(database_url, CDS_CRAWLER_PER_HOST_RATE="1000")
+    listed = run_cli(database_url, "events", "--json").stdout.splitlines()
+    return [json.loads(line) for line in listed]
 
 
 @contextmanager

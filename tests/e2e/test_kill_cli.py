@@ -71,11 +71,12 @@ def state_of(database_url: str) -> dict[str, Any]:
     }
 
 
-def killed_crawl(database_url: str, after_s: float) -> None:
+def run_and_kill(database_url: str, after_s: float, *args: str, **env: str) -> None:
+    """Run the command line, and SIGKILL it after `after_s` seconds (if still running)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")}
-    environment.update(FAST, CDS_CRAWLER_DATABASE_URL=database_url)
+    environment.update(env, CDS_CRAWLER_DATABASE_URL=database_url)
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "crawl", "--json"],
+        [sys.executable, "-m", "crawler", *args],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -97,7 +98,7 @@ def test_a_crawl_killed_at_many_points_ends_as_an_uninterrupted_one(
 
     crawl(reference, **FAST)
     for after_s in KILL_AFTER_S:
-        killed_crawl(database_url, after_s)
+        run_and_kill(database_url, after_s, "crawl", "--json", **FAST)
     crawl(database_url, **FAST)
     again = crawl(database_url, **FAST)
 
@@ -121,19 +122,8 @@ def test_a_delivery_killed_at_many_points_resumes_without_a_gap(
     sink = tmp_path / "events.jsonl"
     config = tmp_path / "cds.toml"
     config.write_text(f'[[sinks]]\ntype = "jsonl"\npath = "{sink}"\n')
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")}
-    environment.update(CDS_CRAWLER_DATABASE_URL=database_url, CDS_CRAWLER_CONFIG=str(config))
-
     for after_s in (0.2, 0.3, 0.4, 0.5):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "events", "deliver"],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(after_s)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        run_and_kill(database_url, after_s, "events", "deliver", CDS_CRAWLER_CONFIG=str(config))
     final = run_cli(database_url, "--config", str(config), "events", "deliver")
 
     assert final.code == 0, final.stderr

@@ -12,24 +12,15 @@ import nats
 import psycopg
 import pytest
 
-from crawler.testing import LoopbackServer, Response
+from crawler.testing import LoopbackServer
 from tests.cli import run_cli
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
+from tests.federation import discovered_events
 
 NATS_URL = "nats://127.0.0.1:4222"
 
 
 def with_events(database_url: str, server: LoopbackServer, count: int) -> list[str]:
-    """Crawl `count` new servers; the ids of their discovered events, in order."""
-    urls = []
-    for n in range(count):
-        url = server.url(f"/u{n}{WELL_KNOWN}")
-        server.route(f"/u{n}{WELL_KNOWN}", Response.json(metadata_document(url)))
-        urls.append(url)
-    run_cli(database_url, "seeds", "add", *urls, env=LOOPBACK)
-    crawl(database_url, CDS_CRAWLER_PER_HOST_RATE="1000")
-    listed = run_cli(database_url, "events", "--json").stdout.splitlines()
-    return [json.loads(line)["id"] for line in listed]
+    return [event["id"] for event in discovered_events(database_url, server, count)]
 
 
 def configure(tmp_path: Path, table: str) -> str:

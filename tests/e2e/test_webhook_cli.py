@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from crawler.testing import LoopbackServer, Request, Response
 from tests.cli import Result, run_cli
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
+from tests.federation import discovered_events
 
 SECRET = "whsec_" + base64.b64encode(b"a shared secret of the test").decode()
 
@@ -60,16 +60,7 @@ def configure(tmp_path: Path, url: str, **options: Any) -> str:
 
 
 def with_events(database_url: str, server: LoopbackServer, count: int) -> list[str]:
-    """Crawl `count` new servers: `count` discovered events; their subjects, in order."""
-    urls = []
-    for n in range(count):
-        url = server.url(f"/u{n}{WELL_KNOWN}")
-        server.route(f"/u{n}{WELL_KNOWN}", Response.json(metadata_document(url)))
-        urls.append(url)
-    run_cli(database_url, "seeds", "add", *urls, env=LOOPBACK)
-    crawl(database_url, CDS_CRAWLER_PER_HOST_RATE="1000")
-    found = run_cli(database_url, "events", "--json").stdout.splitlines()
-    return [json.loads(line)["subject"] for line in found]
+    return [event["subject"] for event in discovered_events(database_url, server, count)]
 
 
 def deliver(database_url: str, config: str, *command: str) -> Result:
