@@ -13,9 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain import rules
-from crawler.domain.availability import is_transient, settle
-from crawler.domain.fetching import FetchResult
-from crawler.domain.findings import Finding, json_pointer
+from crawler.domain.findings import json_pointer
 from crawler.domain.status import ServerStatus
 from crawler.domain.targets import Target
 from crawler.http.client import build_transport
@@ -25,16 +23,15 @@ from crawler.pipeline import frontier
 from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
 from crawler.pipeline.interpret import (
     CrawlTarget,
-    Interpretation,
-    interpret,
-    migration_findings,
     stored_oauth_link,
 )
 from crawler.pipeline.once import OncePerPass
 from crawler.pipeline.overlaps import report_authoritative_overlaps
+from crawler.pipeline.poll import Change, Poll
+from crawler.pipeline.poller import Poller
 from crawler.pipeline.resources import LinkedReaders
 from crawler.pipeline.seedlists import refresh_seed_lists
-from crawler.pipeline.snapshot import Change, Poll, record_polls
+from crawler.pipeline.snapshot import record_polls
 from crawler.settings import Settings
 from storage.repositories import (
     coverage_pages,
@@ -156,9 +153,8 @@ class _Pass:
         # A listing two documents share is read once; large ones are not held for the pass.
         self.listings: OncePerPass[CoverageRead] = OncePerPass(keep=lambda r: len(r.entries) < 1000)
         self.listing_requests = 0
-        self.flap_window = timedelta(seconds=settings.flap_window)
+        self.poller = Poller(fetcher, settings, crawl_id)
         self.engine = engine
-        self.crawl_id = crawl_id
         self.states = states
         self.progress = progress
         self.frontier = frontier.Frontier()
@@ -188,7 +184,8 @@ class _Pass:
                     self.tally[Change.MOVED] += 1
                     await self._offer(target.url, (state.moved_to,), target.depth)
                     continue
-                poll = await self._with_coverage(await self._poll(target))
+                poll = await self.poller.poll(target, state)
+                poll = await self._with_coverage(poll)
                 poll = await self._with_linked(poll)
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
@@ -295,81 +292,11 @@ class _Pass:
         for url in new:
             self.frontier.offer(CrawlTarget(url, via, None, depth))
 
-    async def _poll(self, target: CrawlTarget) -> Poll:
-        state = self.states.get(target.url)
-        retried, result = await self._fetch_with_retries(target.url, state)
-        has_version = state is not None and state.current_version_id is not None
-        meaning = interpret(
-            result,
-            current_valid=state.current_valid if state and has_version else None,
-            max_links=self.settings.max_links_per_document,
-        )
-        migration = migration_findings(target.url, state.moved_to if state else None, meaning)
-        settled = settle(
-            state.status if state else None,
-            state.last_outcome if state else None,
-            meaning.status,
-            result,
-        )
-        served_again, alternating = self._served_again(state, meaning, result)
-        findings = meaning.findings + migration + alternating
-        meaning = replace(meaning, status=settled.status, findings=findings)
-        return Poll(
-            target,
-            state,
-            result,
-            meaning,
-            self.crawl_id,
-            retried=retried,
-            availability=settled.event,
-            served_again=served_again,
-        )
-
-    def _served_again(
-        self, state: ServerState | None, meaning: Interpretation, fetched: FetchResult
-    ) -> tuple[int | None, tuple[Finding, ...]]:
-        """An earlier version served again within the flap window of the current one: the
-        server alternates (replicas out of sync), so no new version is made of it."""
-        snap = meaning.snapshot
-        if snap is None or state is None or state.current_fetched_at is None:
-            return None, ()
-        if fetched.started_at - state.current_fetched_at >= self.flap_window:
-            return None, ()
-        for version_id, sha256 in state.earlier_versions:
-            if sha256 == snap.sha256 and sha256 != state.current_sha256:
-                message = (
-                    f"serves an earlier version (sha256 {sha256[:12]}…) again, less than "
-                    f"{self.flap_window} after version {state.current_version} replaced it: "
-                    "replicas out of sync? No new version is recorded"
-                )
-                finding = rules.SERVER_ALTERNATING.finding(fetched.final_url, "", message)
-                return version_id, (finding,)
-        return None, ()
-
-    async def _fetch_with_retries(
-        self, url: str, state: ServerState | None
-    ) -> tuple[tuple[FetchResult, ...], FetchResult]:
-        """The failed attempts and the last one: a transient failure is tried again, after a
-        short delay that doubles, until `retry_attempts` attempts were made."""
-        has_version = state is not None and state.current_version_id is not None
-        failed: list[FetchResult] = []
-        while True:
-            result = await self.fetcher.fetch(
-                url,
-                etag=state.etag if state and has_version else None,
-                last_modified=state.last_modified if state and has_version else None,
-                migrations=True,
-            )
-            if not is_transient(result) or len(failed) + 1 >= self.settings.retry_attempts:
-                return tuple(failed), result
-            await asyncio.sleep(self.settings.retry_backoff * 2 ** len(failed))
-            failed.append(result)
-
     async def _write(self) -> None:
         finished = False
         while not finished:
             batch, finished = await _next_batch(self.polls)
-            changes = await record_polls(self.engine, batch, flap_window=self.flap_window)
+            changes = await record_polls(self.engine, batch, flap_window=self.poller.flap_window)
             for poll, change in zip(batch, changes, strict=True):
                 self.tally[change] += 1
                 self.tally[_REQUESTS] += sum(f.requests for f in (*poll.retried, poll.fetch))

@@ -1,4 +1,5 @@
-"""Record interpreted fetches: server state, versions, findings and the fetch log.
+"""Record interpreted fetches: server state, versions, findings, the fetch log, the coverage
+and linked resources read, and the events all of it causes.
 
 A batch of polls is written in one transaction with a fixed handful of set-based statements,
 whatever its size; a batch holds at most one poll per server.
@@ -9,57 +10,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crawler.domain import events, rules
-from crawler.domain.availability import worth_announcing
-from crawler.domain.canonical import canonical_form
-from crawler.domain.coverage import CoverageEntry
+from crawler.domain import rules
 from crawler.domain.fetching import FetchResult
 from crawler.domain.findings import Finding
 from crawler.domain.status import ServerStatus
-from crawler.pipeline.coverage import CoverageRead
-from crawler.pipeline.interpret import CrawlTarget, Interpretation, Snapshot
-from crawler.pipeline.linked import Linked, LinkedWrite, write_linked
+from crawler.pipeline.coverage_writes import save_pages, write_coverage
+from crawler.pipeline.interpret import Interpretation, Snapshot
+from crawler.pipeline.linked import LinkedWrite, write_linked
 from crawler.pipeline.outbox import Outbox
-from storage.repositories import coverage, coverage_pages, fetch_log, history, servers, snapshots
-from storage.repositories import events as stored_events
+from crawler.pipeline.poll import Change, Poll
+from crawler.pipeline.server_events import server_events
+from storage.repositories import fetch_log, servers, snapshots
 from storage.repositories.servers import (
     COVERAGE,
     OAUTH_METADATA,
     OAUTH_WELL_KNOWN,
     RELATED_METADATA,
-    ServerState,
 )
-from storage.schema import coverage_entries
-
-
-class Change(StrEnum):
-    """How one poll changed what is stored; the crawl summary counts these."""
-
-    NEW = "new"  # first version of this server
-    CHANGED = "changed"  # a version with different content
-    UNCHANGED = "unchanged"  # 304, or the same content again
-    FAILED = "failed"  # no document this time (the last good version stays)
-    MOVED = "moved"  # redirected to another origin (the target is crawled as its own server)
-
-
-@dataclass(frozen=True, slots=True)
-class Poll:
-    target: CrawlTarget
-    state: ServerState | None
-    fetch: FetchResult
-    meaning: Interpretation
-    crawl_id: int | None
-    coverage: CoverageRead | None = None  # the coverage listing, when it was read
-    linked: Linked | None = None  # territories, maps and OAuth, when a document was at hand
-    retried: tuple[FetchResult, ...] = ()  # earlier attempts of this pass that failed
-    availability: str | None = None  # a cds.server.unreachable/recovered/removed candidate
-    served_again: int | None = None  # an earlier version's id, served again while alternating
 
 
 async def record_polls(
@@ -119,7 +91,7 @@ async def _write(
     batch = _Batch()
     changes = [_plan(poll, sid, batch) for poll, sid in zip(polls, server_ids, strict=True)]
     outbox = Outbox()
-    await _server_events(conn, polls, server_ids, changes, outbox, flap_window)
+    await server_events(conn, polls, server_ids, changes, outbox, flap_window)
     await snapshots.store_documents(conn, batch.documents)
     version_ids = await snapshots.add_versions(conn, batch.versions)
     await snapshots.add_links(conn, _link_rows(batch, version_ids))
@@ -140,8 +112,8 @@ async def _write(
     await fetch_log.record(conn, batch.fetch_log)
     read = [(poll, sid) for poll, sid in zip(polls, server_ids, strict=True) if poll.coverage]
     if read:
-        await _write_coverage(conn, read, outbox)
-        await _save_pages(conn, [poll for poll, _ in read])
+        await write_coverage(conn, read, outbox)
+        await save_pages(conn, [poll for poll, _ in read])
     linked = [
         LinkedWrite(sid, poll.target.url, poll.fetch.started_at, poll.crawl_id, poll.linked)
         for poll, sid in zip(polls, server_ids, strict=True)
@@ -151,63 +123,6 @@ async def _write(
         await write_linked(conn, linked, outbox)
     await outbox.flush(conn)
     return changes
-
-
-async def _server_events(
-    conn: AsyncConnection,
-    polls: Sequence[Poll],
-    server_ids: Sequence[int],
-    changes: Sequence[Change],
-    outbox: Outbox,
-    flap_window: timedelta,
-) -> None:
-    """A server's first document, a change of its content, its migration and its
-    availability, as events."""
-    previous = await snapshots.document_contents(
-        conn,
-        [
-            poll.state.current_sha256
-            for poll, change in zip(polls, changes, strict=True)
-            if change is Change.CHANGED and poll.state and poll.state.current_sha256
-        ],
-    )
-    for poll, server_id, change in zip(polls, server_ids, changes, strict=True):
-        url, at, snap, state = (
-            poll.target.url,
-            poll.fetch.started_at,
-            poll.meaning.snapshot,
-            poll.state,
-        )
-        if snap is not None and change is Change.NEW:
-            outbox.add(events.server_discovered(url, 1, snap.content, at), server_id, poll.crawl_id)
-        elif snap is not None and change is Change.CHANGED and state and state.current_sha256:
-            old = previous.get(state.current_sha256)
-            event = events.server_changed(url, state.current_version + 1, old, snap.content, at)
-            outbox.add(event, server_id, poll.crawl_id)
-        moved_to = poll.meaning.moved_to
-        if moved_to and (state is None or state.moved_to != moved_to):
-            outbox.add(events.server_moved(url, moved_to, at), server_id, poll.crawl_id)
-    await _availability_events(conn, polls, server_ids, outbox, flap_window)
-
-
-async def _availability_events(
-    conn: AsyncConnection,
-    polls: Sequence[Poll],
-    server_ids: Sequence[int],
-    outbox: Outbox,
-    flap_window: timedelta,
-) -> None:
-    """Unreachable, recovered and removed, with a flapping server's noise held back."""
-    candidates = [(p, sid) for p, sid in zip(polls, server_ids, strict=True) if p.availability]
-    if not candidates:
-        return
-    last = await stored_events.last_availability(conn, [p.target.url for p, _ in candidates])
-    for poll, server_id in candidates:
-        assert poll.availability is not None
-        url, at = poll.target.url, poll.fetch.started_at
-        if worth_announcing(poll.availability, last.get(url), at, flap_window):
-            event = events.server_availability(poll.availability, url, poll.fetch.reason, at)
-            outbox.add(event, server_id, poll.crawl_id)
 
 
 def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
@@ -231,106 +146,6 @@ def _link_rows(batch: _Batch, version_ids: list[int]) -> list[dict[str, Any]]:
             for position, (kind, url) in enumerate(kinds)
         ]
     return rows
-
-
-async def _write_coverage(
-    conn: AsyncConnection, read: list[tuple[Poll, int]], outbox: Outbox
-) -> None:
-    """New versions for new or changed entries; the end of those gone from a complete listing.
-    Each is an event."""
-    server_ids = [server_id for _, server_id in read]
-    stored = await coverage.current(conn, server_ids)
-    last = await history.last_versions(conn, coverage_entries, server_ids, "entry_id")
-    rows: list[dict[str, Any]] = []
-    closing: list[tuple[int, datetime]] = []
-    confirming: list[tuple[int, dict[str, Any]]] = []
-    replaced: list[tuple[Poll, int, CoverageEntry, int, int]] = []  # ..., version, old row
-    for poll, server_id in read:
-        assert poll.coverage is not None
-        now, current, url = poll.fetch.started_at, stored[server_id], poll.target.url
-        for entry in poll.coverage.entries:
-            _, sha256 = canonical_form(entry.content)
-            old = current.get(entry.entry_id)
-            if old is not None and old.sha256 == sha256:
-                confirming.append((old.row_id, {"last_confirmed_at": now}))
-                continue
-            version = last.get((server_id, entry.entry_id), 0) + 1
-            if old is not None:
-                closing.append((old.row_id, now))
-                replaced.append((poll, server_id, entry, version, old.row_id))
-            else:
-                added = events.entry_added(url, entry.entry_id, version, entry.model(), now)
-                outbox.add(added, server_id, poll.crawl_id)
-            rows.append(_entry_row(poll, server_id, entry, sha256, version))
-        if poll.coverage.complete:
-            listed = {entry.entry_id for entry in poll.coverage.entries}
-            for entry_id, gone in current.items():
-                if entry_id not in listed:
-                    closing.append((gone.row_id, now))
-                    removed = events.entry_removed(url, entry_id, gone.version, now)
-                    outbox.add(removed, server_id, poll.crawl_id)
-    before = await coverage.contents(conn, [old_row for *_, old_row in replaced])
-    for poll, server_id, entry, version, old_row in replaced:
-        at = poll.fetch.started_at
-        changed = events.entry_changed(
-            poll.target.url, entry.entry_id, version, before.get(old_row), entry.content, at
-        )
-        outbox.add(changed, server_id, poll.crawl_id)
-    await history.close(conn, coverage_entries, closing)
-    await history.add(conn, coverage_entries, rows)
-    await history.confirm(conn, coverage_entries, confirming)
-
-
-async def _save_pages(conn: AsyncConnection, polls: Sequence[Poll]) -> None:
-    """Keep the listings' pages that came with validators, to ask for them conditionally."""
-    documents, rows = [], []
-    for poll in polls:
-        assert poll.coverage is not None
-        for page in poll.coverage.fresh_pages:
-            at = poll.fetch.started_at
-            documents.append(
-                {
-                    "sha256": page.sha256,
-                    "content": page.content,
-                    "size_bytes": page.size_bytes,
-                    "first_seen_at": at,
-                }
-            )
-            rows.append(
-                {
-                    "listing_url": poll.coverage.url,
-                    "url": page.url,
-                    "etag": page.etag,
-                    "last_modified": page.last_modified,
-                    "document_sha256": page.sha256,
-                    "fetched_at": at,
-                }
-            )
-    await snapshots.store_documents(conn, documents)
-    await coverage_pages.save(conn, rows)
-
-
-def _entry_row(
-    poll: Poll, server_id: int, entry: CoverageEntry, sha256: str, version: int
-) -> dict[str, Any]:
-    return {
-        "server_id": server_id,
-        "entry_id": entry.entry_id,
-        "version": version,
-        "sha256": sha256,
-        "content": entry.content,
-        "model": entry.model(),
-        "type": entry.type,
-        "role": entry.role,
-        "country": entry.country,
-        "entity_name": entry.entity_name,
-        "name": entry.name,
-        "valid": entry.valid,
-        "valid_from": poll.fetch.started_at,
-        "valid_to": None,
-        "last_confirmed_at": poll.fetch.started_at,
-        "crawl_id": poll.crawl_id,
-    }
 
 
 async def _server_ids(conn: AsyncConnection, polls: Sequence[Poll]) -> list[int]:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.pipeline.interpret import CrawlTarget, interpret
-from crawler.pipeline.snapshot import Poll, record_polls
+from crawler.pipeline.poll import Poll
+from crawler.pipeline.snapshot import record_polls
 from storage import readmodel
 from storage.reader import open_reader
 

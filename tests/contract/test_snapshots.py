@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.pipeline.interpret import CrawlTarget, interpret
-from crawler.pipeline.snapshot import Change, Poll, record_polls
+from crawler.pipeline.poll import Change, Poll
+from crawler.pipeline.snapshot import record_polls
 from storage import readmodel
 from storage.reader import Reader, open_reader
 from storage.repositories import servers
