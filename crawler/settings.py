@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         json_schema_extra={TOML_ONLY: True},
     )
 
+    @property
+    def servers_in_progress(self) -> int:
+        """Servers a pass works on at once: four per request slot (`concurrency`). A server
+        with a listing and territories spends most of its time waiting for its own host's
+        rate limit, so more servers than slots keep the slots busy."""
+        return 4 * self.concurrency
+
     def headers_for(self, host: str) -> dict[str, str]:
         """The configured headers for exactly this host (never for another)."""
         if not self.host_headers:

@@ -29,7 +29,8 @@ def build_transport(settings: Settings) -> GuardedTransport:
     return GuardedTransport(
         allow_private_networks=settings.allow_private_networks,
         limits=origin_limits(settings),
-        max_origins=max(64, settings.concurrency),
+        # A pool per server in progress, so that its requests reuse one connection.
+        max_origins=max(64, settings.servers_in_progress),
     )
 
 

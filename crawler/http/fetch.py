@@ -306,6 +306,7 @@ async def _interpret(
         body = await _read_body(progress, response, cap)
         return _Success(FetchOutcome.OK, response.headers, body)
     if status == 304 and conditional:
+        await _drain(response)
         return _Success(FetchOutcome.NOT_MODIFIED, response.headers)
     if status in REDIRECT_STATUSES:
         return _location(response, answer)
@@ -313,6 +314,16 @@ async def _interpret(
         raise _Failure(FetchOutcome.NOT_FOUND, rules.HTTP_NOT_FOUND, answer, f"HTTP {status}")
     expected = "; a metadata URL answers 200" if 200 <= status < 400 else ""
     raise _Failure(FetchOutcome.HTTP_ERROR, rules.HTTP_STATUS, answer + expected, f"HTTP {status}")
+
+
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read what is left of a bodiless answer, so that its connection can serve the next
+    request (an unread response closes it). A body past `limit` is left, closing it."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > limit:
+            return
 
 
 def _location(response: httpx.Response, answer: str) -> str:

@@ -150,8 +150,10 @@ class _Pass:
         self.recheck_moved = recheck_moved  # URLs asked for by name are fetched, moved or not
         self.fetcher = fetcher
         self.linked = LinkedReaders(fetcher, settings)
-        # A listing two documents share is read once; large ones are not held for the pass.
-        self.listings: OncePerPass[CoverageRead] = OncePerPass(keep=lambda r: len(r.entries) < 1000)
+        # A listing two documents share is read once; only a few recent, small ones are held.
+        self.listings: OncePerPass[CoverageRead] = OncePerPass(
+            keep=lambda r: len(r.entries) < 1000, max_kept=256
+        )
         self.listing_requests = 0
         self.poller = Poller(fetcher, settings, crawl_id)
         self.engine = engine
@@ -159,14 +161,16 @@ class _Pass:
         self.progress = progress
         self.frontier = frontier.Frontier()
         self.tally: Counter[str] = Counter()
-        self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=4 * settings.concurrency)
+        self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=settings.concurrency)
 
     async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
         for target in targets:
             self.frontier.offer(target)
         async with asyncio.TaskGroup() as group:
             writers = [group.create_task(self._write()) for _ in range(_writer_count(self.engine))]
-            fetchers = [group.create_task(self._fetch()) for _ in range(self.settings.concurrency)]
+            fetchers = [
+                group.create_task(self._fetch()) for _ in range(self.settings.servers_in_progress)
+            ]
             await self.frontier.join()
             for task in fetchers:
                 task.cancel()

@@ -54,3 +54,17 @@ async def test_a_failure_is_raised_to_every_waiter_and_not_remembered() -> None:
     with pytest.raises(RuntimeError):
         await once.get("u", fetch)
     assert await once.get("u", fetch) == 7
+
+
+async def test_only_the_most_recent_results_are_kept() -> None:
+    calls: list[str] = []
+
+    async def fetch(key: str) -> str:
+        calls.append(key)
+        await asyncio.sleep(0)
+        return key
+
+    once: OncePerPass[str] = OncePerPass(max_kept=2)
+    for key in ("a", "b", "c", "c", "b", "a"):
+        await once.get(key, lambda key=key: fetch(key))
+    assert calls == ["a", "b", "c", "a"]  # "a" was forgotten when "c" came
