@@ -143,15 +143,19 @@ async def _serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: 
         server.route(path, by_local_host)
     conn.send(("ready", server.port))
     try:
-        await _answer_until_stopped(conn, counts)
+        await _answer_until_stopped(conn, counts, lambda: server.connections)
     finally:
         await server.close()
 
 
-async def _answer_until_stopped(conn: Connection, counts: Counter[str]) -> None:
-    """Answer "stats" (the counts since the last "stats") until "stop" or the pipe closes."""
+async def _answer_until_stopped(
+    conn: Connection, counts: Counter[str], connections: Callable[[], int]
+) -> None:
+    """Answer "stats" (the counts since the last "stats", with the connections accepted)
+    until "stop" or the pipe closes."""
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
+    accepted = connections()
 
     def on_message() -> None:
         try:
@@ -159,6 +163,9 @@ async def _answer_until_stopped(conn: Connection, counts: Counter[str]) -> None:
         except EOFError:
             message = "stop"
         if message == "stats":
+            nonlocal accepted
+            counts["connections"] = connections() - accepted
+            accepted = connections()
             conn.send(dict(counts))
             counts.clear()
         else:
@@ -208,7 +215,8 @@ class ServerProcess:
 
     def stats(self) -> Counter[str]:
         """Requests served since the last call: `requests`, `conditional` (with a validator)
-        and `not_modified` (answered 304), in all and per kind as `KIND/requests`, ..."""
+        and `not_modified` (answered 304), in all and per kind as `KIND/requests`, ...; and
+        the `connections` accepted."""
         self._conn.send("stats")
         return Counter(self._receive())
 
@@ -467,6 +475,60 @@ def os_name() -> str:
             if line.startswith("PRETTY_NAME="):
                 return line.split("=", 1)[1].strip('"')
     return platform.system()
+
+
+def code_root() -> Path:
+    """The checkout the `crawler` package is imported from (the crawler subprocesses import
+    it from the same place)."""
+    import crawler
+
+    return Path(crawler.__file__).resolve().parent.parent
+
+
+def code_digest() -> str:
+    """A digest of the crawler's code (crawler/, storage/, migrations/): compared before and
+    after a run, it tells whether the code changed while it was measured."""
+    import hashlib
+
+    root = code_root()
+    digest = hashlib.sha256()
+    for part in ("crawler", "storage", "migrations"):
+        for file in sorted((root / part).rglob("*.py")):
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def code_note(digest: str) -> str:
+    """Which crawler code ran: its commit, its uncommitted changes (read-only git commands)
+    and the digest of its files."""
+    root = code_root()
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.rstrip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return f"- Code: `{root}` (not a git checkout), digest {digest}"
+    changed = [
+        line.split(maxsplit=1)[-1]
+        for line in git("status", "--porcelain", "--", "crawler", "storage", "migrations")
+        .strip()
+        .splitlines()
+    ]
+    dirty = f" with uncommitted changes to {', '.join(changed)}" if changed else ""
+    return f"- Code: commit {commit}{dirty} (digest of crawler/, storage/, migrations/: {digest})"
+
+
+def code_changed(started: str) -> list[str]:
+    """A problem when the crawler's code is not the code the run started with."""
+    now = code_digest()
+    if now == started:
+        return []
+    return [f"the crawler's code changed during the run (digest {started} -> {now})"]
 
 
 def command_line(script: str) -> str:
