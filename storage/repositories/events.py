@@ -56,11 +56,6 @@ async def sink_state(conn: AsyncConnection, sink: str) -> SinkState:
     )
 
 
-async def progress(conn: AsyncConnection, sink: str) -> int:
-    """The id of the last event delivered to `sink` (0 before the first)."""
-    return (await sink_state(conn, sink)).last_event_id
-
-
 async def save_sink_state(conn: AsyncConnection, sink: str, state: SinkState, at: datetime) -> None:
     row = {
         "name": sink,
@@ -72,11 +67,6 @@ async def save_sink_state(conn: AsyncConnection, sink: str, state: SinkState, at
         "updated_at": at,
     }
     await upsert(conn, sink_progress, [row], ["name"])
-
-
-async def advance(conn: AsyncConnection, sink: str, last_id: int, at: datetime) -> None:
-    """Record that `sink` has every event up to `last_id` (and nothing is failing)."""
-    await save_sink_state(conn, sink, SinkState(last_event_id=last_id), at)
 
 
 async def dead_letter(

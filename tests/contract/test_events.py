@@ -30,13 +30,14 @@ async def test_the_same_event_written_twice_is_stored_once_in_order(engine: Asyn
     assert [row["id"] for row in tail] == [row["id"] for row in stored[1:]]
 
 
-async def test_progress_is_kept_per_sink(engine: AsyncEngine) -> None:
+async def test_delivery_state_is_kept_per_sink(engine: AsyncEngine) -> None:
+    waiting = events.SinkState(last_event_id=9, attempts=2, next_attempt_at=AT, last_error="503")
     async with engine.begin() as conn:
-        await events.advance(conn, "jsonl:a", 5, AT)
-        await events.advance(conn, "jsonl:a", 9, AT)
-        await events.advance(conn, "jsonl:b", 2, AT)
+        await events.save_sink_state(conn, "jsonl:a", events.SinkState(last_event_id=5), AT)
+        await events.save_sink_state(conn, "jsonl:a", waiting, AT)
+        await events.save_sink_state(conn, "jsonl:b", events.SinkState(last_event_id=2), AT)
 
     async with engine.connect() as conn:
-        assert await events.progress(conn, "jsonl:a") == 9
-        assert await events.progress(conn, "jsonl:b") == 2
-        assert await events.progress(conn, "jsonl:c") == 0
+        assert await events.sink_state(conn, "jsonl:a") == waiting
+        assert (await events.sink_state(conn, "jsonl:b")).last_event_id == 2
+        assert await events.sink_state(conn, "jsonl:c") == events.SinkState()
