@@ -15,40 +15,39 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import sys
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness import (
-    DEFAULT_POSTGRES_URL,
     WELL_KNOWN,
     BenchmarkError,
+    Context,
+    CrawlRun,
     Measure,
     Routes,
     ServerProcess,
     Site,
     Target,
-    command_line,
+    add_common_arguments,
+    add_site_arguments,
+    check_crawl,
     crawler_env,
-    default_crawler,
+    crawler_name,
     fresh_database,
+    import_seeds,
     layout_note,
-    load_note,
-    machine,
     measure,
-    parse_databases,
+    metadata_document,
+    parse_common,
     problem_lines,
-    require_loopback,
     results_table,
+    run_benchmark,
     running_servers,
+    section_header,
     targets_table,
-    write_section,
+    timed_crawl,
 )
 
 if TYPE_CHECKING:
@@ -66,56 +65,16 @@ TARGET_READ_S = 0.5
 # --- the served documents --------------------------------------------------------------------
 
 
-def metadata_document(site: Site, port: int) -> dict[str, Any]:
-    """A valid metadata object of the current draft (CDSC-WG1-01 3.2)."""
-    home = f"https://utility-{site.index:04d}.example"
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": site.url(port),
-        "created": "2024-01-15T08:00:00Z",
-        "updated": f"2025-03-{1 + site.index % 28:02d}T12:30:00+01:00",
-        "name": f"Benchmark Utility {site.index:04d}",
-        "description": f"Fictional utility number {site.index} served for the crawl benchmark.",
-        "website": f"{home}/data-access",
-        "documentation": f"{home}/data-access/docs",
-        "support": f"{home}/developers/contact",
-        "capabilities": [],
-    }
-
-
 def metadata_routes(site: Site, port: int) -> Routes:
     """What one site serves: its metadata document, with a strong ETag (runs in the server
     process)."""
     from crawler.testing import Response
 
-    return {WELL_KNOWN: ("metadata", Response.json(metadata_document(site, port), etag=True))}
+    document = metadata_document(site, port, "crawl benchmark")
+    return {WELL_KNOWN: ("metadata", Response.json(document, etag=True))}
 
 
 # --- one database ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlRun:
-    wall_s: float
-    peak_rss_mb: float
-    summary: dict[str, Any]
-    served: Counter[str]
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.summary["duration_s"])
-
-    @property
-    def requests(self) -> float:
-        return float(self.summary["requests"])
-
-    @property
-    def servers_per_s(self) -> float:
-        return float(self.summary["servers_seen"]) / self.wall_s
-
-    @property
-    def requests_per_s(self) -> float:
-        return float(self.summary["requests"]) / self.wall_s
 
 
 @dataclass(slots=True)
@@ -128,44 +87,6 @@ class DatabaseResult:
     crawl_speedups: list[float] = field(default_factory=list)
     reads: dict[str, list[float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What every measurement of one database needs."""
-
-    server: ServerProcess
-    urls: list[str]
-    env: dict[str, str]
-    workdir: str
-    crawler: list[str]  # the command that runs the crawler
-
-
-def timed_crawl(ctx: Context) -> CrawlRun:
-    ctx.server.stats()  # reset the server's counts
-    measured = measure([*ctx.crawler, "crawl", "--json"], ctx.env, ctx.workdir, CRAWL_TIMEOUT_S)
-    return CrawlRun(
-        measured.wall_s, measured.peak_rss_mb, json.loads(measured.stdout), ctx.server.stats()
-    )
-
-
-def check_crawl(run: CrawlRun, expected: dict[str, int], label: str) -> list[str]:
-    """What is wrong with the summary of a crawl of every site."""
-    summary = run.summary
-    problems = [
-        f"{label}: {key} = {summary.get(key)}, expected {value}"
-        for key, value in expected.items()
-        if summary.get(key) != value
-    ]
-    seen = int(summary.get("servers_seen", 0))
-    if int(summary.get("requests", 0)) < seen:
-        problems.append(f"{label}: requests = {summary.get('requests')}, expected >= {seen}")
-    if summary.get("requests") != run.served["requests"]:
-        problems.append(
-            f"{label}: requests = {summary.get('requests')} but the servers answered "
-            f"{run.served['requests']}"
-        )
-    return problems
 
 
 def first_crawl_expectations(servers: int) -> dict[str, int]:
@@ -182,26 +103,20 @@ def recrawl_expectations(servers: int) -> dict[str, int]:
     }
 
 
-def import_seeds(ctx: Context) -> None:
-    seed_file = Path(ctx.workdir, "seeds.txt")
-    seed_file.write_text("\n".join(ctx.urls) + "\n", encoding="utf-8")
-    measure([*ctx.crawler, "seeds", "import", str(seed_file)], ctx.env, ctx.workdir, 300)
-
-
 def crawl_once(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
     """A first crawl on the empty database, then an unchanged re-crawl; the crawls that
     completed. A crawl that fails is recorded as a problem, and the run ends there."""
     servers = len(ctx.urls)
     import_seeds(ctx)
     try:
-        first = timed_crawl(ctx)
+        first = timed_crawl(ctx, CRAWL_TIMEOUT_S)
     except BenchmarkError as exc:
         result.problems.append(f"first crawl failed: {exc}")
         return []
     result.first.append(first)
     result.problems += check_crawl(first, first_crawl_expectations(servers), "first crawl")
     try:
-        recrawl = timed_crawl(ctx)
+        recrawl = timed_crawl(ctx, CRAWL_TIMEOUT_S)
     except BenchmarkError as exc:
         result.problems.append(f"re-crawl failed: {exc}")
         return [first]
@@ -332,27 +247,16 @@ def targets(result: DatabaseResult) -> list[Target]:
     ]
 
 
-def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, load: float) -> str:
+def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) -> str:
     """The crawl section of docs/benchmarks.md."""
     problems = [(r.kind, problem) for r in results for problem in r.problems]
     requested = min(args.hosts or args.servers, args.servers)
-    crawler = "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
+    crawler = crawler_name(args)
     where = layout_note(args.servers, hosts, requested, f"metadata documents at `{WELL_KNOWN}`")
     kinds = [r.kind for r in results]
     return "\n".join(
         [
-            "## Crawl benchmark",
-            "",
-            "Generated by `benchmarks/crawl_benchmark.py`; re-run it to refresh this section.",
-            "",
-            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- Command: `{command_line('crawl_benchmark.py')}`",
-            "",
-            "### Machine",
-            "",
-            *machine(kinds, args.postgres_url),
-            load_note(load),
-            "",
+            *section_header("Crawl benchmark", "crawl_benchmark.py", args, with_code=False),
             "### Method",
             "",
             f"- Servers: {where}, served with strong ETags by `crawler.testing."
@@ -418,30 +322,10 @@ READING_NOTES = [
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--servers", type=int, default=1000, help="metadata documents served")
-    parser.add_argument("--hosts", type=int, help="loopback addresses (default: one per server)")
-    parser.add_argument("--runs", type=int, default=5, help="fresh-database runs per database")
+    add_site_arguments(parser, "metadata documents")
     parser.add_argument("--reads", type=int, default=7, help="runs of each reading command")
-    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="a Postgres server on loopback; a database is created on it for each run",
-    )
-    parser.add_argument(
-        "--crawler",
-        type=shlex.split,
-        default=default_crawler(),
-        help="command that runs the crawler, to compare builds (default: the venv's cds-crawler)",
-    )
-    parser.add_argument(
-        "--write", metavar="FILE", help="also write the report into its section of this file"
-    )
-    args = parser.parse_args(argv)
-    try:
-        args.databases = parse_databases(args.databases)
-    except ValueError as exc:
-        parser.error(f"--databases: {exc}")
+    add_common_arguments(parser)
+    args = parse_common(parser, argv)
     if args.servers < 1 or args.runs < 1 or args.reads < 1:
         parser.error("--servers, --runs and --reads must be at least 1")
     return args
@@ -450,25 +334,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    load = os.getloadavg()[0]
-    try:
-        if "postgres" in args.databases:
-            require_loopback(args.postgres_url)
+    def work(log: Callable[[str], None]) -> tuple[str, bool]:
         with running_servers(args.servers, args.hosts or args.servers, metadata_routes) as server:
-            hosts = server.hosts
-            log(f"serving {args.servers} documents on {hosts} loopback addresses")
+            log(f"serving {args.servers} documents on {server.hosts} loopback addresses")
             results = [bench_database(kind, args, server, log) for kind in args.databases]
-        text = report(results, args, hosts, load)
-    except BenchmarkError as exc:
-        log(f"benchmark failed: {exc}")
-        return 1
-    print(text)
-    if args.write:
-        write_section(args.write, "crawl", text)
-    return 1 if any(r.problems for r in results) else 0
+        return report(results, args, server.hosts), any(r.problems for r in results)
+
+    return run_benchmark(args, "crawl", work)
 
 
 if __name__ == "__main__":

@@ -18,45 +18,42 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import shlex
 import statistics
 import sys
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import (
-    DEFAULT_POSTGRES_URL,
     WELL_KNOWN,
     BenchmarkError,
+    Context,
+    CrawlRun,
     Measure,
     Routes,
     ServerProcess,
     Site,
     Target,
+    add_common_arguments,
+    add_site_arguments,
+    check_crawl,
     code_changed,
-    code_digest,
-    code_note,
-    command_line,
     crawler_env,
-    default_crawler,
+    crawler_name,
     fresh_database,
+    import_seeds,
     layout_note,
-    load_note,
-    machine,
-    measure,
-    parse_databases,
+    metadata_document,
+    parse_common,
     problem_lines,
-    require_loopback,
     results_table,
+    run_benchmark,
     running_servers,
+    section_header,
     targets_table,
-    write_section,
+    timed_crawl,
 )
 
 if TYPE_CHECKING:
@@ -77,22 +74,12 @@ TARGET_RSS_MB = 300.0
 # --- the served documents --------------------------------------------------------------------
 
 
-def metadata_document(site: Site, port: int) -> dict[str, Any]:
-    """A conforming current-draft metadata object (CDSC-WG1-01 3.2) that lists `coverage`."""
-    home = f"https://utility-{site.index:04d}.example"
-    return {
-        "cds_metadata_version": "v1",
-        "cds_metadata_url": site.url(port),
-        "created": "2024-01-15T08:00:00Z",
-        "updated": f"2025-03-{1 + site.index % 28:02d}T12:30:00+01:00",
-        "name": f"Benchmark Utility {site.index:04d}",
-        "description": f"Fictional utility number {site.index} served for the discovery benchmark.",
-        "website": f"{home}/data-access",
-        "documentation": f"{home}/data-access/docs",
-        "support": f"{home}/developers/contact",
-        "capabilities": ["coverage"],
-        "coverage": site.resource_url(port, COVERAGE),
-    }
+def metadata_document_of(site: Site, port: int) -> dict[str, Any]:
+    """A conforming metadata document that lists `coverage`."""
+    coverage = site.resource_url(port, COVERAGE)
+    return metadata_document(
+        site, port, "discovery benchmark", capabilities=["coverage"], coverage=coverage
+    )
 
 
 def page_target(page: int) -> str:
@@ -161,7 +148,7 @@ def site_routes(site: Site, port: int, servers: int) -> Routes:
     from crawler.testing import Response
 
     routes: Routes = {
-        WELL_KNOWN: ("metadata", Response.json(metadata_document(site, port), etag=True))
+        WELL_KNOWN: ("metadata", Response.json(metadata_document_of(site, port), etag=True))
     }
     entries = [coverage_entry(site, port, number) for number in range(ENTRIES)]
     for page in range(1, PAGES + 1):
@@ -192,75 +179,12 @@ class SiteRoutes:
 # --- one database ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CrawlRun:
-    wall_s: float
-    cpu_s: float
-    peak_rss_mb: float
-    summary: dict[str, Any]
-    served: Counter[str]
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.summary["duration_s"])
-
-    @property
-    def requests(self) -> float:
-        return float(self.summary["requests"])
-
-    @property
-    def requests_per_s(self) -> float:
-        return self.requests / self.wall_s
-
-    @property
-    def requests_per_crawl_s(self) -> float:
-        return self.requests / self.duration_s
-
-
 @dataclass(slots=True)
 class DatabaseResult:
     kind: str
     first: list[CrawlRun] = field(default_factory=list)
     recrawl: list[CrawlRun] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What every measurement of one database needs."""
-
-    server: ServerProcess
-    urls: list[str]
-    database_url: str
-    env: dict[str, str]
-    workdir: str
-    crawler: list[str]
-
-
-def timed_crawl(ctx: Context) -> CrawlRun:
-    ctx.server.stats()  # reset the server's counts
-    done = measure([*ctx.crawler, "crawl", "--json"], ctx.env, ctx.workdir, CRAWL_TIMEOUT_S)
-    summary = json.loads(done.stdout)
-    return CrawlRun(done.wall_s, done.cpu_s, done.peak_rss_mb, summary, ctx.server.stats())
-
-
-def check_summary(run: CrawlRun, expected: dict[str, int], label: str) -> list[str]:
-    """What is wrong with the summary of a crawl of every site, and with the requests the
-    servers answered."""
-    summary = run.summary
-    problems = [
-        f"{label}: {key} = {summary.get(key)}, expected {value}"
-        for key, value in expected.items()
-        if summary.get(key) != value
-    ]
-    if summary.get("requests") != run.served["requests"]:
-        problems.append(
-            f"{label}: summary requests = {summary.get('requests')} but the servers answered "
-            f"{run.served['requests']}"
-        )
-    if run.served["other/requests"]:
-        problems.append(f"{label}: {run.served['other/requests']} requests for unknown paths")
-    return problems
 
 
 def check_served(run: CrawlRun, servers: int, label: str, *, recrawl: bool) -> list[str]:
@@ -325,12 +249,6 @@ def check_database(database_url: str, servers: int, label: str) -> list[str]:
     return problems
 
 
-def import_seeds(ctx: Context) -> None:
-    seed_file = Path(ctx.workdir, "seeds.txt")
-    seed_file.write_text("\n".join(ctx.urls) + "\n", encoding="utf-8")
-    measure([*ctx.crawler, "seeds", "import", str(seed_file)], ctx.env, ctx.workdir, 300)
-
-
 def crawl_twice(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
     """A first crawl on the empty database, then an unchanged re-crawl, each checked; the
     crawls that completed. A crawl that fails is recorded as a problem, and the run ends."""
@@ -342,7 +260,7 @@ def crawl_twice(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
         ("re-crawl", {"servers_seen": servers, "servers_unchanged": servers}),
     ):
         try:
-            run = timed_crawl(ctx)
+            run = timed_crawl(ctx, CRAWL_TIMEOUT_S)
         except BenchmarkError as exc:
             result.problems.append(f"{label} failed: {exc}")
             return done
@@ -351,7 +269,7 @@ def crawl_twice(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
         (result.recrawl if recrawl else result.first).append(run)
         expected |= {"servers_failed": 0, "requests": servers * REQUESTS_PER_SERVER}
         expected |= {"servers_new": 0, "servers_changed": 0} if recrawl else {}
-        result.problems += check_summary(run, expected, label)
+        result.problems += check_crawl(run, expected, label)
         result.problems += check_served(run, servers, label, recrawl=recrawl)
         result.problems += check_database(ctx.database_url, servers, label)
     return done
@@ -367,7 +285,7 @@ def bench_database(
             tempfile.TemporaryDirectory(prefix="cds-bench-work-") as workdir,
         ):
             env = crawler_env(url, **args.settings)
-            ctx = Context(server, server.urls(), url, env, workdir, args.crawler)
+            ctx = Context(server, server.urls(), env, workdir, args.crawler, url)
             crawls = crawl_twice(ctx, result)
             walls = ", ".join(f"{c.wall_s:.1f}s ({c.requests_per_s:.0f} req/s)" for c in crawls)
             log(f"{kind} run {run + 1}/{args.runs}: crawls {walls or 'none'}")
@@ -420,12 +338,12 @@ def targets(result: DatabaseResult) -> list[Target]:
     return found
 
 
-def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, load: float) -> str:
+def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) -> str:
     """The discovery section of docs/benchmarks.md."""
     problems = [(r.kind, problem) for r in results for problem in r.problems]
     problems += [("all", problem) for problem in code_changed(args.code_digest)]
     requested = min(args.hosts or args.servers, args.servers)
-    crawler = "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
+    crawler = crawler_name(args)
     where = layout_note(args.servers, hosts, requested, "CDS servers")
     kinds = [r.kind for r in results]
     changed = ", ".join(f"`CDS_CRAWLER_{k.upper()}={v}`" for k, v in args.settings.items())
@@ -439,19 +357,7 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int, 
     title = "Discovery benchmark" + (f" ({changed})" if changed else "")
     return "\n".join(
         [
-            f"## {title}",
-            "",
-            "Generated by `benchmarks/discovery_benchmark.py`; re-run it to refresh this section.",
-            "",
-            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            code_note(args.code_digest),
-            f"- Command: `{command_line('discovery_benchmark.py')}`",
-            "",
-            "### Machine",
-            "",
-            *machine(kinds, args.postgres_url),
-            load_note(load),
-            "",
+            *section_header(title, "discovery_benchmark.py", args),
             "### Method",
             "",
             f"- Servers: {where}, served by `crawler.testing.LoopbackServer` in a separate "
@@ -560,21 +466,7 @@ def parse_setting(text: str) -> tuple[str, str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--servers", type=int, default=1000, help="CDS servers served")
-    parser.add_argument("--hosts", type=int, help="loopback addresses (default: one per server)")
-    parser.add_argument("--runs", type=int, default=5, help="fresh-database runs per database")
-    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="a Postgres server on loopback; a database is created on it for each run",
-    )
-    parser.add_argument(
-        "--crawler",
-        type=shlex.split,
-        default=default_crawler(),
-        help="command that runs the crawler, to compare builds (default: the venv's cds-crawler)",
-    )
+    add_site_arguments(parser, "CDS servers")
     parser.add_argument(
         "--setting",
         type=parse_setting,
@@ -586,14 +478,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--section", default="discovery", help="the section of the --write file to refresh"
     )
-    parser.add_argument(
-        "--write", metavar="FILE", help="also write the report into its section of this file"
-    )
-    args = parser.parse_args(argv)
-    try:
-        args.databases = parse_databases(args.databases)
-    except ValueError as exc:
-        parser.error(f"--databases: {exc}")
+    add_common_arguments(parser)
+    args = parse_common(parser, argv)
     if args.servers < 1 or args.runs < 1:
         parser.error("--servers and --runs must be at least 1")
     args.settings = dict(args.setting)
@@ -603,27 +489,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    load = os.getloadavg()[0]
-    args.code_digest = code_digest()
-    try:
-        if "postgres" in args.databases:
-            require_loopback(args.postgres_url)
+    def work(log: Callable[[str], None]) -> tuple[str, bool]:
         build = SiteRoutes(args.servers)
         with running_servers(args.servers, args.hosts or args.servers, build) as server:
             log(f"serving {args.servers} servers on {server.hosts} loopback addresses")
             results = [bench_database(kind, args, server, log) for kind in args.databases]
-            hosts = server.hosts
-        text = report(results, args, hosts, load)
-    except BenchmarkError as exc:
-        log(f"benchmark failed: {exc}")
-        return 1
-    print(text)
-    if args.write:
-        write_section(args.write, args.section, text)
-    return 1 if any(r.problems for r in results) or code_changed(args.code_digest) else 0
+        problems = any(r.problems for r in results) or code_changed(args.code_digest)
+        return report(results, args, server.hosts), bool(problems)
+
+    return run_benchmark(args, args.section, work)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ path). All traffic stays on 127.0.0.0/8.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ipaddress
+import json
 import multiprocessing
 import os
 import platform
@@ -24,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +97,25 @@ def layout(servers: int, hosts: int) -> list[Site]:
         slot, which = divmod(index, len(addresses))
         sites.append(Site(index, addresses[which], f"/s{slot}" if slot else ""))
     return sites
+
+
+def metadata_document(site: Site, port: int, benchmark: str, **members: Any) -> dict[str, Any]:
+    """A conforming metadata object of the current draft (CDSC-WG1-01 3.2) for `site`, with
+    `members` added or replaced."""
+    home = f"https://utility-{site.index:04d}.example"
+    return {
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": site.url(port),
+        "created": "2024-01-15T08:00:00Z",
+        "updated": f"2025-03-{1 + site.index % 28:02d}T12:30:00+01:00",
+        "name": f"Benchmark Utility {site.index:04d}",
+        "description": f"Fictional utility number {site.index} served for the {benchmark}.",
+        "website": f"{home}/data-access",
+        "documentation": f"{home}/data-access/docs",
+        "support": f"{home}/developers/contact",
+        "capabilities": [],
+        **members,
+    }
 
 
 # --- the server process ------------------------------------------------------------------------
@@ -343,6 +365,91 @@ def crawler_env(database_url: str, **settings: str) -> dict[str, str]:
     return env
 
 
+# --- crawls of the served sites ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRun:
+    """One measured `crawl --json`: the subprocess's figures, its summary, and what the
+    servers counted meanwhile."""
+
+    wall_s: float
+    peak_rss_mb: float
+    summary: dict[str, Any]
+    served: Counter[str]
+    cpu_s: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.summary["duration_s"])
+
+    @property
+    def requests(self) -> float:
+        return float(self.summary["requests"])
+
+    @property
+    def servers_per_s(self) -> float:
+        return float(self.summary["servers_seen"]) / self.wall_s
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.wall_s
+
+    @property
+    def requests_per_crawl_s(self) -> float:
+        return self.requests / self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every measurement of one database needs."""
+
+    server: ServerProcess
+    urls: list[str]
+    env: dict[str, str]
+    workdir: str
+    crawler: list[str]  # the command that runs the crawler
+    database_url: str = ""
+
+
+def import_seeds(ctx: Context) -> None:
+    """`seeds import` of every served metadata URL."""
+    seed_file = Path(ctx.workdir, "seeds.txt")
+    seed_file.write_text("\n".join(ctx.urls) + "\n", encoding="utf-8")
+    measure([*ctx.crawler, "seeds", "import", str(seed_file)], ctx.env, ctx.workdir, 300)
+
+
+def timed_crawl(ctx: Context, timeout: float) -> CrawlRun:
+    """`crawl --json`, measured, with the requests the servers answered meanwhile."""
+    ctx.server.stats()  # reset the server's counts
+    done = measure([*ctx.crawler, "crawl", "--json"], ctx.env, ctx.workdir, timeout)
+    summary = json.loads(done.stdout)
+    return CrawlRun(done.wall_s, done.peak_rss_mb, summary, ctx.server.stats(), done.cpu_s)
+
+
+def check_crawl(run: CrawlRun, expected: dict[str, int], label: str) -> list[str]:
+    """What is wrong with the summary of a crawl of every site: the `expected` values, at
+    least one request per server, `requests` equal to what the servers answered, no request
+    for a path they do not serve."""
+    summary = run.summary
+    problems = [
+        f"{label}: {key} = {summary.get(key)}, expected {value}"
+        for key, value in expected.items()
+        if summary.get(key) != value
+    ]
+    seen = int(summary.get("servers_seen", 0))
+    if int(summary.get("requests", 0)) < seen:
+        problems.append(f"{label}: requests = {summary.get('requests')}, expected >= {seen}")
+    if summary.get("requests") != run.served["requests"]:
+        problems.append(
+            f"{label}: requests = {summary.get('requests')} but the servers answered "
+            f"{run.served['requests']}"
+        )
+    if run.served["other/requests"]:
+        problems.append(f"{label}: {run.served['other/requests']} requests for unknown paths")
+    return problems
+
+
 # --- databases ---------------------------------------------------------------------------------
 
 
@@ -543,6 +650,94 @@ def problem_lines(problems: Sequence[tuple[str, str]]) -> list[str]:
         f"- {kind}: {problem}" + (f" ({count} times)" if count > 1 else "")
         for (kind, problem), count in counted.items()
     ] or ["- Every check passed on every run."]
+
+
+def section_header(
+    title: str, script: str, args: argparse.Namespace, *, with_code: bool = True
+) -> list[str]:
+    """The lines every section starts with: title, date, code, command and machine."""
+    return [
+        f"## {title}",
+        "",
+        f"Generated by `benchmarks/{script}`; re-run it to refresh this section.",
+        "",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        *([code_note(args.code_digest)] if with_code else []),
+        f"- Command: `{command_line(script)}`",
+        "",
+        "### Machine",
+        "",
+        *machine(args.databases, args.postgres_url),
+        load_note(args.load),
+        "",
+    ]
+
+
+def crawler_name(args: argparse.Namespace) -> str:
+    """How the report names the crawler command."""
+    return "cds-crawler" if args.crawler == default_crawler() else shlex.join(args.crawler)
+
+
+def add_site_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--servers, --hosts and --runs."""
+    parser.add_argument("--servers", type=int, default=1000, help=f"{what} served")
+    parser.add_argument("--hosts", type=int, help="loopback addresses (default: one per server)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh-database runs per database")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--databases, --postgres-url, --crawler and --write."""
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a Postgres server on loopback; a database is created on it for each run",
+    )
+    parser.add_argument(
+        "--crawler",
+        type=shlex.split,
+        default=default_crawler(),
+        help="command that runs the crawler, to compare builds (default: the venv's cds-crawler)",
+    )
+    parser.add_argument(
+        "--write", metavar="FILE", help="also write the report into its section of this file"
+    )
+
+
+def parse_common(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the arguments, with `databases` as a list."""
+    args = parser.parse_args(argv)
+    try:
+        args.databases = parse_databases(args.databases)
+    except ValueError as exc:
+        parser.error(f"--databases: {exc}")
+    return args
+
+
+def run_benchmark(
+    args: argparse.Namespace,
+    section: str,
+    work: Callable[[Callable[[str], None]], tuple[str, bool]],
+) -> int:
+    """Run a benchmark: `work(log)` gives its report and whether it found problems. Prints
+    the report, writes it into its section of `args.write`; the exit code."""
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    args.load = os.getloadavg()[0]
+    args.code_digest = code_digest()
+    try:
+        if "postgres" in args.databases:
+            require_loopback(args.postgres_url)
+        text, failed = work(log)
+    except BenchmarkError as exc:
+        log(f"benchmark failed: {exc}")
+        return 1
+    print(text)
+    if args.write:
+        write_section(args.write, section, text)
+    return 1 if failed else 0
 
 
 PAGE_HEADER = """# Benchmarks
