@@ -99,6 +99,24 @@ class Settings(BaseSettings):
     max_coverage_entries: int = Field(
         100000, ge=1, description="Entries of one coverage listing read per pass."
     )
+    coverage_sweep_interval: int = Field(
+        86400,
+        ge=0,
+        description="Seconds between full reads of a coverage listing; in between, a re-poll "
+        "stops paging at entries no newer than the last read (0: always read whole).",
+    )
+    coverage_spot_checks: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="Entries a re-poll that stopped at the watermark asks for through the "
+        "`ids` filter, to find deletions between full reads (0: none).",
+    )
+    coverage_spot_check_interval: int = Field(
+        3600,
+        ge=0,
+        description="Seconds between spot checks of one listing by `ids`.",
+    )
     fetch_log_retention_days: int = Field(
         90, ge=0, description="Days of fetch log kept (0 keeps everything)."
     )

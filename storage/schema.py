@@ -313,3 +313,23 @@ coverage_pages = Table(
     Column("document_sha256", String(64), ForeignKey("documents.sha256"), nullable=False),
     Column("fetched_at", UtcDateTime, nullable=False),
 )
+
+coverage_listings = Table(
+    "coverage_listings",
+    metadata,
+    Column("url", Text, primary_key=True, comment="the listing's first page"),
+    Column(
+        "watermark",
+        UtcDateTime,
+        nullable=True,
+        comment="the newest `updated` of its entries: a re-poll stops paging there",
+    ),
+    Column("swept_at", UtcDateTime, nullable=True, comment="when it was last read whole"),
+    Column(
+        "checked_at",
+        UtcDateTime,
+        nullable=True,
+        comment="when it was last read whole or spot-checked by id",
+    ),
+    Column("ordered", Boolean, nullable=False, comment="newest first, as section 4.1 requires"),
+)

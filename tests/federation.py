@@ -15,6 +15,8 @@ from tests.cli import run_cli
 WELL_KNOWN = "/.well-known/carbon-data-spec.json"
 # The federations of the tests live on 127.0.0.1 over plain HTTP, which the guard refuses.
 LOOPBACK = {"CDS_CRAWLER_ALLOW_HTTP": "true", "CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS": "true"}
+# Every listing read whole, as a first crawl reads it, however recent the last whole read.
+WHOLE_READS = {"CDS_CRAWLER_COVERAGE_SWEEP_INTERVAL": "0"}
 
 
 def metadata_document(url: str, **members: Any) -> dict[str, Any]:

@@ -375,6 +375,14 @@ COVERAGE_ORDER = Rule(
     "Entries are not in reverse chronological order of `updated` (newest first).",
 )
 
+COVERAGE_IDS_FILTER = Rule(
+    "coverage.ids-filter",
+    W,
+    "CDSC-WG1-01 4.2",
+    "The listing does not honour the `ids` filter: it fails, or answers with entries not "
+    "asked for, or without entries it lists.",
+)
+
 # --- OAuth authorization server metadata (CDSC-WG1-02 3, RFC 8414) ---
 OAUTH_REQUIRED = Rule(
     "oauth.required",

@@ -1,9 +1,12 @@
-"""Read a server's whole coverage listing: follow `next`, bounded, each page once."""
+"""Read a server's coverage listing: follow `next`, bounded, each page once; on a re-poll,
+stop paging at the entries the last read already saw (CDSC-WG1-01 4.1 orders them newest
+first), with a full read every `coverage_sweep_interval`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crawler.domain import rules
@@ -17,6 +20,7 @@ from crawler.domain.union import capabilities_union_findings
 from crawler.http.fetch import Fetcher
 from crawler.pipeline.failures import unavailable
 from crawler.settings import Settings
+from storage.repositories.coverage_listings import ListingState
 from storage.repositories.coverage_pages import StoredPage
 
 
@@ -39,13 +43,28 @@ class CoverageRead:
     complete: bool  # every page was read, so an entry missing from it has left the listing
     findings: tuple[Finding, ...]
     requests: int
-    pages: int
+    page_urls: tuple[str, ...] = ()  # the pages read, in order
     fresh_pages: tuple[PageRead, ...] = ()  # pages read in full that carried validators
+    incremental: bool = False  # paging stopped at the watermark: the rest is as last read
+    state: ListingState | None = None  # to remember for the next read, if it learnt any
+    spot_checked: bool = False  # some entries beyond the pages read were asked for by id:
+    checked: tuple[CoverageEntry, ...] = ()  # those the listing holds
+    absent: frozenset[str] = frozenset()  # those it no longer holds
 
     @classmethod
     def withdrawn(cls) -> CoverageRead:
         """The listing of a document that no longer links one: complete, and empty."""
-        return cls(None, (), True, (), 0, 0)
+        return cls(None, (), True, (), 0)
+
+
+def watermark(state: ListingState | None, settings: Settings, now: datetime) -> datetime | None:
+    """Where a read of a listing in `state` may stop paging: None when it must be read whole
+    (never read whole, out of order when last read whole, or a full read is due)."""
+    if state is None or state.watermark is None or state.swept_at is None or not state.ordered:
+        return None
+    if now - state.swept_at >= timedelta(seconds=settings.coverage_sweep_interval):
+        return None
+    return state.watermark
 
 
 async def read_listing(
@@ -53,15 +72,22 @@ async def read_listing(
     url: str,
     settings: Settings,
     stored_pages: Mapping[str, StoredPage] | None = None,
+    since: ListingState | None = None,
+    now: datetime | None = None,
 ) -> CoverageRead:
-    """Every entry of the listing that starts at `url`; never raises for what servers do.
+    """The entries of the listing that starts at `url`; never raises for what servers do.
 
     A page URL seen twice ends the listing (all its pages were read); so do the page and
     entry caps, a page that cannot be fetched or parsed (then the listing is incomplete and
     entries missing from it are not taken as removed). A page in `stored_pages` is asked
-    for conditionally, and a 304 reads the stored page.
+    for conditionally, and a 304 reads the stored page. Given the listing's state `since`
+    its last read (at `now`), paging stops after the first page with an entry no newer
+    than the watermark, unless a full read is due or the pages read break the order.
     """
-    reader = _ListingReader(url, settings, stored_pages or {})
+    reader = ListingReader(url, settings, stored_pages or {})
+    reader.since = since
+    reader.now = now or datetime.now(UTC)
+    reader.watermark = watermark(since, settings, reader.now)
     next_url: str | None = url
     while next_url is not None:
         next_url = await reader.read_page(fetcher, next_url)
@@ -77,7 +103,9 @@ def with_union_findings(read: CoverageRead, document: Any, url: str) -> Coverage
     return replace(read, findings=read.findings + union)
 
 
-class _ListingReader:
+class ListingReader:
+    """Reads a listing page by page; `read_page` returns the next page to read."""
+
     def __init__(
         self, url: str, settings: Settings, stored_pages: Mapping[str, StoredPage]
     ) -> None:
@@ -92,18 +120,36 @@ class _ListingReader:
         self.complete = True
         self.out_of_order = False
         self.last: CoverageEntry | None = None
+        self.since: ListingState | None = None
+        self.now = datetime.now(UTC)
+        self.watermark: datetime | None = None  # stop paging there, unless None
+        self.incremental = False
 
     def result(self) -> CoverageRead:
-        entries = tuple(self.entries.values())
         return CoverageRead(
             self.url,
-            entries,
+            tuple(self.entries.values()),
             self.complete,
             tuple(self.findings),
             self.requests,
-            len(self.pages),
+            tuple(self.pages),
             tuple(self.fresh_pages),
+            self.incremental,
+            self._state(),
         )
+
+    def _state(self) -> ListingState | None:
+        """What the next read should know: the newest `updated` and, after a whole read,
+        when it was and whether the order held; nothing when a page failed."""
+        dates = [entry.updated for entry in self.entries.values() if entry.updated is not None]
+        newest = max(dates, default=None)
+        if self.complete:
+            return ListingState(newest, self.now, self.now, not self.out_of_order)
+        if self.incremental and self.since is not None:
+            old = self.since.watermark
+            mark = max(newest, old) if newest is not None and old is not None else newest or old
+            return replace(self.since, watermark=mark)
+        return None
 
     def stop(self, finding: Finding, *, complete: bool) -> None:
         self.findings.append(finding)
@@ -131,7 +177,19 @@ class _ListingReader:
             return None
         if not self._add_entries(page_url, page.entries):
             return None
-        return _next_page(page.next)
+        next_url = _next_page(page.next)
+        if next_url is not None and self._at_watermark(page.entries):
+            self.incremental, self.complete = True, False
+            return None
+        return next_url
+
+    def _at_watermark(self, entries: tuple[CoverageEntry, ...]) -> bool:
+        """Whether the rest of the listing holds only entries the last read saw: this page
+        has one no newer than the watermark, and the order held so far."""
+        mark = self.watermark
+        if mark is None or self.out_of_order:
+            return False
+        return any(entry.updated is not None and entry.updated <= mark for entry in entries)
 
     async def _fetch_page(self, fetcher: Fetcher, page_url: str) -> dict[str, Any] | None:
         """The page as a JSON object (the stored one when it answers 304), or None."""

@@ -3,7 +3,7 @@ the pages kept for conditional requests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import KeysView, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crawler.domain import events
 from crawler.domain.canonical import canonical_form
 from crawler.domain.coverage import CoverageEntry
+from crawler.pipeline.coverage import CoverageRead
 from crawler.pipeline.outbox import Outbox
 from crawler.pipeline.poll import Poll
-from storage.repositories import coverage, coverage_pages, history, snapshots
+from storage.repositories import coverage, coverage_listings, coverage_pages, history, snapshots
+from storage.repositories.coverage_listings import ListingState
 from storage.schema import coverage_entries
 
 
@@ -33,7 +35,7 @@ async def write_coverage(
     for poll, server_id in read:
         assert poll.coverage is not None
         now, current, url = poll.fetch.started_at, stored[server_id], poll.target.url
-        for entry in poll.coverage.entries:
+        for entry in (*poll.coverage.entries, *poll.coverage.checked):
             _, sha256 = canonical_form(entry.content)
             old = current.get(entry.entry_id)
             if old is not None and old.sha256 == sha256:
@@ -47,13 +49,11 @@ async def write_coverage(
                 added = events.entry_added(url, entry.entry_id, version, entry.model(), now)
                 outbox.add(added, server_id, poll.crawl_id)
             rows.append(_entry_row(poll, server_id, entry, sha256, version))
-        if poll.coverage.complete:
-            listed = {entry.entry_id for entry in poll.coverage.entries}
-            for entry_id, gone in current.items():
-                if entry_id not in listed:
-                    closing.append((gone.row_id, now))
-                    removed = events.entry_removed(url, entry_id, gone.version, now)
-                    outbox.add(removed, server_id, poll.crawl_id)
+        for entry_id in gone_entries(poll.coverage, current.keys()):
+            gone = current[entry_id]
+            closing.append((gone.row_id, now))
+            removed = events.entry_removed(url, entry_id, gone.version, now)
+            outbox.add(removed, server_id, poll.crawl_id)
     before = await coverage.contents(conn, [old_row for *_, old_row in replaced])
     for poll, server_id, entry, version, old_row in replaced:
         at = poll.fetch.started_at
@@ -66,11 +66,24 @@ async def write_coverage(
     await history.confirm(conn, coverage_entries, confirming)
 
 
+def gone_entries(read: CoverageRead, stored: KeysView[str]) -> list[str]:
+    """The stored entry ids the listing no longer holds: those a complete read did not list,
+    or those the spot check by id found gone."""
+    if read.complete:
+        listed = {entry.entry_id for entry in read.entries}
+        return [entry_id for entry_id in stored if entry_id not in listed]
+    return [entry_id for entry_id in stored if entry_id in read.absent]
+
+
 async def save_pages(conn: AsyncConnection, polls: Sequence[Poll]) -> None:
-    """Keep the listings' pages that came with validators, to ask for them conditionally."""
+    """Keep the listings' pages that came with validators, to ask for them conditionally,
+    and what each read learnt for the next one (its watermark, its last whole read)."""
     documents, rows = [], []
+    states: list[tuple[str, ListingState]] = []
     for poll in polls:
         assert poll.coverage is not None
+        if poll.coverage.url is not None and poll.coverage.state is not None:
+            states.append((poll.coverage.url, poll.coverage.state))
         for page in poll.coverage.fresh_pages:
             at = poll.fetch.started_at
             documents.append(
@@ -93,6 +106,7 @@ async def save_pages(conn: AsyncConnection, polls: Sequence[Poll]) -> None:
             )
     await snapshots.store_documents(conn, documents)
     await coverage_pages.save(conn, rows)
+    await coverage_listings.save(conn, states)
 
 
 def _entry_row(

@@ -21,6 +21,7 @@ from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline import frontier
 from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
+from crawler.pipeline.incremental import with_carried_findings, with_spot_check
 from crawler.pipeline.interpret import (
     CrawlTarget,
     stored_oauth_link,
@@ -34,6 +35,7 @@ from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import record_polls
 from crawler.settings import Settings
 from storage.repositories import (
+    coverage_listings,
     coverage_pages,
     crawls,
     events,
@@ -191,6 +193,7 @@ class _Pass:
                 poll = await self.poller.poll(target, state)
                 poll = await self._with_coverage(poll)
                 poll = await self._with_linked(poll)
+                poll = await with_carried_findings(poll, self.engine)
                 poll, links = self._links_to_follow(poll)
                 await self.polls.put(poll)
                 if poll.meaning.moved_to:  # the same entity at its new place: same depth
@@ -211,14 +214,22 @@ class _Pass:
         if url is None:
             withdrawn = snapshot is not None and state is not None and state.current_coverage_url
             return replace(poll, coverage=CoverageRead.withdrawn()) if withdrawn else poll
-        read = await self.listings.get(url, lambda: self._read_listing(url))
+        # A new document may claim capabilities its entries must show: read its listing whole.
+        whole = snapshot is not None and (state is None or state.current_sha256 != snapshot.sha256)
+        read = await self.listings.get(url, lambda: self._read_listing(url, whole=whole))
+        server_id = state.id if state else None
+        read, requests = await with_spot_check(
+            read, self.fetcher, self.engine, server_id, self.settings
+        )
+        self.listing_requests += requests
         document = snapshot.content if snapshot else await self._current_document(state)
         return replace(poll, coverage=with_union_findings(read, document, poll.target.url))
 
-    async def _read_listing(self, url: str) -> CoverageRead:
+    async def _read_listing(self, url: str, *, whole: bool) -> CoverageRead:
         async with self.engine.connect() as conn:
             stored = await coverage_pages.of_listing(conn, url)
-        read = await read_listing(self.fetcher, url, self.settings, stored)
+            since = None if whole else await coverage_listings.state_of(conn, url)
+        read = await read_listing(self.fetcher, url, self.settings, stored, since)
         self.listing_requests += read.requests
         return read
 
@@ -235,10 +246,12 @@ class _Pass:
         else:
             return poll
         stored_territories, stored_oauth = await self._stored_resources(state)
+        read = poll.coverage
         linked = await self.linked.read(
-            poll.coverage.entries if poll.coverage else (),
+            read.entries if read else (),
             link,
-            listing_complete=poll.coverage is not None and poll.coverage.complete,
+            listing_complete=read is not None and read.complete,
+            removed=read.absent if read else frozenset(),
             stored_territories=stored_territories,
             stored_oauth=stored_oauth,
         )

@@ -36,6 +36,7 @@ class Linked:
     map_findings: tuple[Finding, ...]
     stored_oauth: StoredResource | None
     oauth: OAuthRead | None  # None: the document links no OAuth metadata (any stored closes)
+    removed: frozenset[str] = frozenset()  # entry ids found gone by a spot check
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -96,7 +97,9 @@ class _Plan:
         linked, at = write.linked, write.at
         read_for = {read.entry_id: read for read in linked.territories}
         for entry_id, old in linked.stored_territories.items():
-            gone = linked.listing_complete and entry_id not in linked.listed
+            gone = entry_id in linked.removed or (
+                linked.listing_complete and entry_id not in linked.listed
+            )
             unmapped = entry_id in linked.listed and entry_id not in read_for
             if gone or unmapped:
                 self.territories_closed.append((old.row_id, at))

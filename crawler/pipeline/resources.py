@@ -33,6 +33,7 @@ class LinkedReaders:
         oauth_link: OAuthLink | None,
         *,
         listing_complete: bool,
+        removed: frozenset[str] = frozenset(),
         stored_territories: dict[str, StoredResource] | None = None,
         stored_oauth: StoredResource | None = None,
     ) -> Linked:
@@ -47,6 +48,7 @@ class LinkedReaders:
             stored_territories=stored,
             territories=territories,
             listing_complete=listing_complete,
+            removed=removed,
             listed=frozenset(entry.entry_id for entry in entries),
             map_findings=map_findings,
             stored_oauth=stored_oauth,

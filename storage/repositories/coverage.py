@@ -52,3 +52,19 @@ async def contents(conn: AsyncConnection, row_ids: Sequence[int]) -> dict[int, A
         coverage_entries.c.id.in_(list(row_ids))
     )
     return {row.id: row.content for row in await conn.execute(query)}
+
+
+async def least_recently_confirmed(
+    conn: AsyncConnection, server_id: int, leaving_out: frozenset[str], limit: int
+) -> list[str]:
+    """Up to `limit` ids of the server's current entries, those confirmed longest ago first,
+    leaving out `leaving_out`."""
+    c = coverage_entries.c
+    query = (
+        select(c.entry_id)
+        .where(c.server_id == server_id, c.valid_to.is_(None))
+        .order_by(c.last_confirmed_at, c.id)
+        .limit(limit + len(leaving_out))
+    )
+    found = [row.entry_id for row in await conn.execute(query)]
+    return [entry_id for entry_id in found if entry_id not in leaving_out][:limit]

@@ -65,6 +65,17 @@ async def clear_attempt_findings(conn: AsyncConnection, server_ids: Sequence[int
         )
 
 
+async def attempt_findings(conn: AsyncConnection, server_id: int) -> list[Finding]:
+    """The findings about the server's latest attempt (not tied to a version)."""
+    f = findings.c
+    query = (
+        select(f.rule, f.severity, f.url, f.pointer, f.section, f.message)
+        .where(f.server_id == server_id, f.version_id.is_(None))
+        .order_by(f.id)
+    )
+    return [Finding.from_json(dict(row._mapping)) for row in await conn.execute(query)]
+
+
 async def replace_rule_findings(
     conn: AsyncConnection, rule: str, found: Sequence[tuple[int, Finding]]
 ) -> None:

@@ -34,6 +34,9 @@ VALID_VALUES = {
     "max_links_per_document": "20",
     "max_coverage_pages": "7",
     "max_coverage_entries": "70",
+    "coverage_sweep_interval": "600",
+    "coverage_spot_checks": "4",
+    "coverage_spot_check_interval": "60",
     "fetch_log_retention_days": "0",
 }
 NUMERIC_FIELDS = [name for name, field in flag_fields().items() if field.annotation in (int, float)]

@@ -7,7 +7,7 @@ from typing import Any
 from crawler.testing import LoopbackServer, Request, Response, stream
 from storage.reader import open_reader
 from tests.cli import run_cli
-from tests.federation import LOOPBACK, WELL_KNOWN, crawl, metadata_document
+from tests.federation import LOOPBACK, WELL_KNOWN, WHOLE_READS, crawl, metadata_document
 
 
 def metadata(server: LoopbackServer) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def test_a_paginated_listing_is_read_whole_and_versioned_per_entry(
     crawl(database_url)
     first = shown(database_url, server)
     publish_pages(server, [[entry(1), entry(2, name="Renamed")], [entry(3), entry(4)], [entry(5)]])
-    crawl(database_url)  # the metadata answers 304: the listing is read all the same
+    crawl(database_url, **WHOLE_READS)  # the metadata answers 304: the listing is read all the same
     second = shown(database_url, server)
 
     assert [e["entry_id"] for e in first["coverage_entries"]] == [f"e{n}" for n in range(1, 7)]
@@ -108,7 +108,7 @@ def test_a_listing_that_cannot_be_read_keeps_its_entries(
     crawl(database_url)
 
     server.route("/coverage-2.json", Response(500, b"down"))
-    crawl(database_url)
+    crawl(database_url, **WHOLE_READS)
 
     detail = shown(database_url, server)
     assert [e["entry_id"] for e in detail["coverage_entries"]] == ["e1", "e2"]
@@ -246,10 +246,10 @@ def test_unchanged_pages_are_asked_for_conditionally_and_read_from_storage(
     crawl(database_url)
     first = shown(database_url, server)
 
-    crawl(database_url)  # nothing changed: every page answers 304
+    crawl(database_url, **WHOLE_READS)  # nothing changed: every page answers 304
     unchanged = shown(database_url, server)
     publish_pages(server, [[entry(1), entry(2, name="Renamed")], [entry(3)]])
-    crawl(database_url)  # page 1 changed (a new ETag), page 2 did not
+    crawl(database_url, **WHOLE_READS)  # page 1 changed (a new ETag), page 2 did not
 
     assert server.conditional["/coverage-1.json"] == 2
     assert server.conditional["/coverage-2.json"] == 2
