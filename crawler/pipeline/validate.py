@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.domain.findings import Finding, has_errors
 from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
-from crawler.pipeline.coverage import read_listing, with_union_findings
+from crawler.pipeline.coverage import CoverageRead, read_listing, with_union_findings
 from crawler.pipeline.interpret import Snapshot, interpret
 from crawler.pipeline.resources import LinkedReaders
+from crawler.pipeline.spot_check import askable, spot_check
 from crawler.settings import Settings
+
+_IDS_ASKED = 3  # entries a validation asks for through the `ids` filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +61,22 @@ async def _linked_findings(
     if snapshot.coverage_url is not None:
         read = await read_listing(fetcher, snapshot.coverage_url, settings)
         listing = with_union_findings(read, snapshot.content, url)
+        filter_finding = await _ids_filter_finding(fetcher, read)
+        if filter_finding is not None:
+            listing = replace(listing, findings=(*listing.findings, filter_finding))
     linked = await LinkedReaders(fetcher, settings).read(
         listing.entries if listing else (),
         snapshot.oauth_link,
         listing_complete=listing is not None and listing.complete,
     )
     return (listing.findings if listing else ()) + linked.findings
+
+
+async def _ids_filter_finding(fetcher: Fetcher, read: CoverageRead) -> Finding | None:
+    """Whether the listing honours the `ids` filter (CDSC-WG1-01 4.2), asked for a few of the
+    entries a whole read found; a listing read in part is not asked."""
+    listed = [entry.entry_id for entry in read.entries if askable(entry.entry_id)]
+    if read.url is None or not read.complete or not listed:
+        return None
+    checked = await spot_check(fetcher, read.url, listed[-_IDS_ASKED:], frozenset(listed))
+    return checked.finding

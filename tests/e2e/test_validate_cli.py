@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
-from crawler.testing import LoopbackServer, Response
+from crawler.testing import LoopbackServer, Request, Response
 from tests.cli import run_cli
 from tests.examples import CURRENT_DRAFT_EXAMPLE, oauth_metadata_example
 from tests.federation import LOOPBACK, WELL_KNOWN, coverage_entry, metadata_document
@@ -150,6 +151,31 @@ def test_violations_in_the_listing_territories_and_oauth_metadata_are_reported(
         ("territory.out-of-range", "RFC 7946 4"),
         ("oauth.admin-scopes", "CDSC-WG1-02 3.3"),
     } <= found
+
+
+def test_a_listing_is_asked_for_entries_by_ids_and_one_that_ignores_the_filter_is_reported(
+    server: LoopbackServer,
+) -> None:
+    entries = [square_entry(server, f"e{number}") for number in range(5)]
+    publish_linked(server, entries, oauth_metadata_example())  # a static file: ids ignored
+    ignored = run_cli(
+        "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
+    )
+
+    async def filtered(request: Request, _writer: object) -> Response:
+        wanted = parse_qs(request.query).get("ids", [""])[0].split(" ")
+        found = [entry for entry in entries if entry["id"] in wanted] if wanted != [""] else entries
+        return Response.json({"coverage_entries": found, "next": None, "previous": None})
+
+    server.route("/coverage.json", filtered)
+    honoured = run_cli(
+        "sqlite:///unused.sqlite3", "validate", server.base_url, "--json", env=LOOPBACK
+    )
+
+    assert [f["rule"] for f in ignored.json()["findings"]] == ["coverage.ids-filter"]
+    assert ignored.json()["findings"][0]["section"] == "CDSC-WG1-01 4.2"
+    assert honoured.json()["findings"] == []
+    assert server.requests["/coverage.json"] == 4  # each validation: the listing, then by ids
 
 
 def test_oauth_without_its_url_is_looked_for_at_the_rfc_8414_location(
