@@ -127,7 +127,8 @@ Routes = dict[str, tuple[str, "Response"]]
 
 def serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: Connection) -> None:
     """Serve what `build(site, port)` gives for every site until told to stop; the entry point
-    of the server process. `build` must be a module-level function (it is pickled)."""
+    of the server process. `build` is pickled: a module-level function, or an instance of a
+    module-level class, which may also have `changed(site, port)` for `serve_changed`."""
     asyncio.run(_serve(sites, build, conn))
 
 
@@ -161,20 +162,39 @@ async def _serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: 
             counts[f"{kind}/not_modified"] += 1
         return response
 
-    for path in {target.partition("?")[0] for _, target in responses}:
-        server.route(path, by_local_host)
+    def route_all() -> None:
+        for path in {target.partition("?")[0] for _, target in responses}:
+            server.route(path, by_local_host)
+
+    original = dict(responses)
+
+    def change(changed: bool) -> None:
+        """Serve what `build.changed(site, port)` gives on top of the original, or the
+        original again."""
+        responses.clear()
+        responses.update(original)
+        build_changed = getattr(build, "changed", None)
+        for site in sites if changed and build_changed else ():
+            for target, route in build_changed(site, server.port).items():
+                responses[(site.host, site.prefix + target)] = route
+        route_all()
+
+    route_all()
     conn.send(("ready", server.port))
     try:
-        await _answer_until_stopped(conn, counts, lambda: server.connections)
+        await _answer_until_stopped(conn, counts, lambda: server.connections, change)
     finally:
         await server.close()
 
 
 async def _answer_until_stopped(
-    conn: Connection, counts: Counter[str], connections: Callable[[], int]
+    conn: Connection,
+    counts: Counter[str],
+    connections: Callable[[], int],
+    change: Callable[[bool], None],
 ) -> None:
-    """Answer "stats" (the counts since the last "stats", with the connections accepted)
-    until "stop" or the pipe closes."""
+    """Answer "stats" (the counts since the last "stats", with the connections accepted) and
+    ("serve", changed) until "stop" or the pipe closes."""
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     accepted = connections()
@@ -190,6 +210,9 @@ async def _answer_until_stopped(
             accepted = connections()
             conn.send(dict(counts))
             counts.clear()
+        elif isinstance(message, tuple) and message[0] == "serve":
+            change(bool(message[1]))
+            conn.send("serving")
         else:
             stopped.set()
 
@@ -241,6 +264,13 @@ class ServerProcess:
         the `connections` accepted."""
         self._conn.send("stats")
         return Counter(self._receive())
+
+    def serve_changed(self, changed: bool) -> None:
+        """From now on serve what the builder's `changed(site, port)` gives on top of the
+        original content, or (`changed=False`) the original again."""
+        self._conn.send(("serve", changed))
+        if self._receive() != "serving":
+            raise BenchmarkError("the server process did not change what it serves")
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
