@@ -223,19 +223,18 @@ async def _answer_until_stopped(
         loop.remove_reader(conn.fileno())
 
 
-class ServerProcess:
-    """The loopback servers, in a process of their own (a core of their own)."""
+class ChildProcess:
+    """A helper process of the benchmark (a core of its own), spawned to run `target(*args,
+    conn)`: it sends ("ready", value) or ("error", message) first, then answers the parent's
+    messages on `conn` until "stop" or the pipe closes."""
 
-    def __init__(self, sites: list[Site], build: Callable[[Site, int], Routes]) -> None:
-        self.sites = sites
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], what: str) -> None:
+        self.what = what
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=serve, args=(sites, build, child), daemon=True)
+        self._process = context.Process(target=target, args=(*args, child), daemon=True)
         self._process.start()
         child.close()
-        self.port = self._await_ready()
-
-    def _await_ready(self) -> int:
         try:
             kind, value = self._receive()
         except BaseException:
@@ -243,34 +242,17 @@ class ServerProcess:
             raise
         if kind != "ready":
             self.stop()
-            raise OSError(f"cannot bind the loopback addresses: {value}")
-        return int(value)
+            raise OSError(f"{what} cannot listen on loopback: {value}")
+        self.ready = value
 
     def _receive(self) -> Any:
         if not self._conn.poll(SERVER_TIMEOUT_S):
-            raise BenchmarkError(f"the server process did not answer in {SERVER_TIMEOUT_S}s")
+            raise BenchmarkError(f"{self.what} did not answer in {SERVER_TIMEOUT_S}s")
         return self._conn.recv()
 
-    @property
-    def hosts(self) -> int:
-        return len({s.host for s in self.sites})
-
-    def urls(self) -> list[str]:
-        return [s.url(self.port) for s in self.sites]
-
-    def stats(self) -> Counter[str]:
-        """Requests served since the last call: `requests`, `conditional` (with a validator)
-        and `not_modified` (answered 304), in all and per kind as `KIND/requests`, ...; and
-        the `connections` accepted."""
-        self._conn.send("stats")
-        return Counter(self._receive())
-
-    def serve_changed(self, changed: bool) -> None:
-        """From now on serve what the builder's `changed(site, port)` gives on top of the
-        original content, or (`changed=False`) the original again."""
-        self._conn.send(("serve", changed))
-        if self._receive() != "serving":
-            raise BenchmarkError("the server process did not change what it serves")
+    def ask(self, message: Any) -> Any:
+        self._conn.send(message)
+        return self._receive()
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -283,6 +265,34 @@ class ServerProcess:
             self._process.kill()
             self._process.join(5)
         self._conn.close()
+
+
+class ServerProcess(ChildProcess):
+    """The loopback servers, in a process of their own."""
+
+    def __init__(self, sites: list[Site], build: Callable[[Site, int], Routes]) -> None:
+        self.sites = sites
+        super().__init__(serve, (sites, build), "the server process")
+        self.port = int(self.ready)
+
+    @property
+    def hosts(self) -> int:
+        return len({s.host for s in self.sites})
+
+    def urls(self) -> list[str]:
+        return [s.url(self.port) for s in self.sites]
+
+    def stats(self) -> Counter[str]:
+        """Requests served since the last call: `requests`, `conditional` (with a validator)
+        and `not_modified` (answered 304), in all and per kind as `KIND/requests`, ...; and
+        the `connections` accepted."""
+        return Counter(self.ask("stats"))
+
+    def serve_changed(self, changed: bool) -> None:
+        """From now on serve what the builder's `changed(site, port)` gives on top of the
+        original content, or (`changed=False`) the original again."""
+        if self.ask(("serve", changed)) != "serving":
+            raise BenchmarkError("the server process did not change what it serves")
 
 
 @contextlib.contextmanager

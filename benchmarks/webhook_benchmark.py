@@ -21,7 +21,6 @@ import base64
 import contextlib
 import json
 import math
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -34,9 +33,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import (
-    SERVER_TIMEOUT_S,
     WELL_KNOWN,
     BenchmarkError,
+    ChildProcess,
     Measure,
     Target,
     add_common_arguments,
@@ -366,46 +365,17 @@ class Received:
         return self.counts.get(name, 0)
 
 
-class ReceiverProcess:
-    """The receiver, in a process of its own (a core of its own), as the site servers of the
-    other benchmarks run."""
+class ReceiverProcess(ChildProcess):
+    """The receiver, in a process of its own, as the site servers of the other benchmarks
+    run."""
 
     def __init__(self, expected_ids: list[str]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=receive, args=(SECRET, expected_ids, child), daemon=True
-        )
-        self._process.start()
-        child.close()
-        try:
-            kind, value = self._receive()
-        except BaseException:
-            self.stop()
-            raise
-        if kind != "ready":
-            self.stop()
-            raise BenchmarkError(f"the receiver cannot listen on {RECEIVER_HOST}: {value}")
-        self.url = f"http://{RECEIVER_HOST}:{value}{HOOK_PATH}"
-
-    def _receive(self) -> Any:
-        if not self._conn.poll(SERVER_TIMEOUT_S):
-            raise BenchmarkError(f"the receiver did not answer in {SERVER_TIMEOUT_S}s")
-        return self._conn.recv()
+        super().__init__(receive, (SECRET, expected_ids), "the receiver")
+        self.url = f"http://{RECEIVER_HOST}:{self.ready}{HOOK_PATH}"
 
     def received(self) -> Received:
         """What it got since the last call."""
-        self._conn.send("stats")
-        return Received(**self._receive())
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(5)
-        self._conn.close()
+        return Received(**self.ask("stats"))
 
 
 @contextlib.contextmanager
