@@ -272,6 +272,23 @@ def crawl(
     crawl_summary(summary.to_json())
 
 
+@app.command("run")
+@with_settings
+def run_daemon(settings: Settings) -> None:
+    """The daemon: polls every target on its schedule, reads seed lists, delivers events;
+    stops cleanly on SIGTERM or SIGINT."""
+    from crawler.daemon.exclusive import AlreadyRunning, sole_daemon
+    from crawler.daemon.logs import configure
+    from crawler.daemon.service import Daemon
+
+    configure()
+    try:
+        with sole_daemon(settings.database_url):
+            run(settings, lambda engine: Daemon(settings, engine).run())
+    except AlreadyRunning as exc:
+        fail(str(exc))
+
+
 def _progress_bar(*, enabled: bool) -> AbstractContextManager[Callable[[int, int], None] | None]:
     """A progress bar on a terminal; nothing (and no rich import) otherwise."""
     if not enabled:

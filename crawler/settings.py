@@ -53,6 +53,33 @@ class Settings(BaseSettings):
     poll_min_interval: int = Field(3600, ge=1, description="Shortest re-poll interval (s).")
     poll_max_interval: int = Field(604800, ge=1, description="Longest re-poll interval (s).")
     http_port: int = Field(9464, ge=0, le=65535, description="Daemon /healthz and /metrics port.")
+    probe_min_interval: int = Field(
+        86400,
+        ge=1,
+        description="Shortest interval (s) between the daemon's probes of a URL where nothing "
+        "is published (404/410), so that a new publisher is found within it.",
+    )
+    probe_max_interval: int = Field(
+        604800, ge=1, description="Longest interval (s) between probes of such a URL."
+    )
+    max_retry_after: int = Field(
+        86400, ge=0, description="Longest pause (s) a 429/503 Retry-After imposes on a host."
+    )
+    lease_seconds: int = Field(
+        120,
+        ge=5,
+        description="Lease on a host's due work, renewed while it is worked on; a worker that "
+        "dies loses its leases after this long.",
+    )
+    stop_grace: float = Field(
+        30.0, ge=0, description="Seconds the daemon finishes in-flight work for after SIGTERM."
+    )
+    seed_refresh_interval: int = Field(
+        3600, ge=1, description="Seconds between the daemon's reads of remote seed lists."
+    )
+    delivery_interval: float = Field(
+        5.0, gt=0, description="Seconds between the daemon's event deliveries."
+    )
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for each read.")
     request_deadline: float = Field(
@@ -150,6 +177,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _poll_bounds_in_order(self) -> Settings:
+        if self.probe_min_interval > self.probe_max_interval:
+            raise ValueError(
+                f"probe_min_interval ({self.probe_min_interval}) is greater than "
+                f"probe_max_interval ({self.probe_max_interval})"
+            )
         if self.poll_min_interval > self.poll_max_interval:
             raise ValueError(
                 f"poll_min_interval ({self.poll_min_interval}) is greater than "

@@ -333,3 +333,36 @@ coverage_listings = Table(
     ),
     Column("ordered", Boolean, nullable=False, comment="newest first, as section 4.1 requires"),
 )
+
+schedule = Table(
+    "schedule",
+    metadata,
+    Column("url", Text, primary_key=True, comment="a metadata URL the daemon polls"),
+    Column("host", Text, nullable=False, comment="host:port, the unit of leases and limits"),
+    Column(
+        "seed_id",
+        Integer,
+        ForeignKey("seeds.id", ondelete="CASCADE"),
+        nullable=True,
+        comment="the seed it is, if any (removing the seed stops its polls)",
+    ),
+    Column("via", Text, nullable=True, comment="the URL whose document linked it"),
+    Column("depth", Integer, nullable=False, comment="related_metadata hops from a seed"),
+    Column("next_poll_at", UtcDateTime, nullable=False),
+    Column("interval_s", Float, nullable=False, comment="the interval next_poll_at came from"),
+    Column("failures", Integer, nullable=False, comment="consecutive failed polls"),
+    Column("last_polled_at", UtcDateTime, nullable=True),
+    Index("ix_schedule_host_next_poll_at", "host", "next_poll_at"),
+)
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("host", Text, primary_key=True, comment="host:port"),
+    Column("next_due", UtcDateTime, nullable=False, comment="its earliest next_poll_at"),
+    Column("lease_owner", Text, nullable=True, comment="the worker polling it now"),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("paused_until", UtcDateTime, nullable=True, comment="Retry-After, or failing"),
+    Column("failures", Integer, nullable=False, comment="consecutive batches that all failed"),
+    Index("ix_hosts_next_due", "next_due"),
+)

@@ -47,6 +47,8 @@ class FetchResult:
     redirects: tuple[RedirectHop, ...] = ()
     error_class: str | None = None  # exception class or reason, for the fetch log
     findings: tuple[Finding, ...] = field(default=())  # why a non-OK outcome happened
+    fresh_for_s: float | None = None  # Cache-Control max-age / Expires of an answer
+    retry_after_s: float | None = None  # Retry-After of a 429 or 503
 
     @property
     def reason(self) -> str:

@@ -123,3 +123,11 @@ def _normalise_domain(host: str) -> str:
     if labels[-1].isdigit():
         raise InvalidTarget(f"{host[:80]!r} is neither a domain nor an IP address")
     return ascii_name
+
+
+def host_key(url: str) -> str:
+    """ "host:port" of an http(s) URL (the default port spelt out): the unit of per-host
+    limits and of the daemon's leases."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname or ''}:{port}"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from crawler.domain import rules
+from crawler.domain.caching import freshness_s, retry_after_s
 from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
 from crawler.http.client import request_headers, timeouts
 from crawler.http.guard import BlockedTarget, check_scheme
@@ -64,6 +65,7 @@ class _Progress:
     phase: str = ""
     migrations: bool = False  # a redirect to another origin ends the fetch as MOVED
     read_body: bool = True  # False: a 200's headers are the answer (a reachability probe)
+    retry_after_s: float | None = None  # what a 429 or 503 asked for
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: counts requests actually sent, remembers the current phase."""
@@ -312,6 +314,10 @@ async def _interpret(
         return _location(response, answer)
     if status in (404, 410):
         raise _Failure(FetchOutcome.NOT_FOUND, rules.HTTP_NOT_FOUND, answer, f"HTTP {status}")
+    if status in (429, 503):
+        progress.retry_after_s = retry_after_s(
+            response.headers.get("retry-after"), datetime.now(UTC)
+        )
     expected = "; a metadata URL answers 200" if 200 <= status < 400 else ""
     raise _Failure(FetchOutcome.HTTP_ERROR, rules.HTTP_STATUS, answer + expected, f"HTTP {status}")
 
@@ -481,6 +487,7 @@ def _failed(
         redirects=tuple(progress.redirects),
         error_class=failure.error_class,
         findings=(finding,),
+        retry_after_s=progress.retry_after_s,
     )
 
 
@@ -508,4 +515,5 @@ def _succeeded(
         bytes_received=progress.bytes_received,
         requests=progress.requests,
         redirects=tuple(progress.redirects),
+        fresh_for_s=freshness_s(headers, started_at),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,10 +111,59 @@ async def crawl(
         )
         tally = await pass_.run(targets)
     await report_authoritative_overlaps(engine)
+    summary = await _summary(engine, pass_, tally, lists_read, list_requests, clock)
+    async with engine.begin() as conn:
+        if settings.fetch_log_retention_days:
+            cutoff = started - timedelta(days=settings.fetch_log_retention_days)
+            await fetch_log.prune(conn, cutoff)
+        await crawls.finish(conn, crawl_id, datetime.now(UTC), summary.to_json())
+    return summary
+
+
+@dataclass(frozen=True, slots=True)
+class PassHooks:
+    """How a pass the daemon runs differs from a crawl: the links it finds are scheduled
+    (`found(via, urls, depth)`) rather than followed, and each batch of polls written is
+    reported (`recorded(polls, changes)`)."""
+
+    found: Callable[[str, tuple[str, ...], int], Awaitable[None]]
+    recorded: Callable[[Sequence[Poll], Sequence[Change]], Awaitable[None]]
+
+
+async def poll_targets(
+    settings: Settings,
+    engine: AsyncEngine,
+    fetcher: Fetcher,
+    targets: Sequence[CrawlTarget],
+    hooks: PassHooks,
+) -> CrawlSummary:
+    """Poll `targets` (due, whether moved or not) as one recorded crawl, with `hooks`."""
+    clock = time.monotonic()
+    async with engine.begin() as conn:
+        crawl_id = await crawls.start(conn, datetime.now(UTC))
     async with engine.connect() as conn:
-        written = await events.count_for_crawl(conn, crawl_id)
-    summary = CrawlSummary(
-        crawl_id=crawl_id,
+        states = await servers.states_for(conn, [t.url for t in targets])
+    pass_ = _Pass(settings, engine, crawl_id, states, None, fetcher, recheck_moved=True)
+    pass_.hooks = hooks
+    tally = await pass_.run(targets)
+    summary = await _summary(engine, pass_, tally, 0, 0, clock)
+    async with engine.begin() as conn:
+        await crawls.finish(conn, crawl_id, datetime.now(UTC), summary.to_json())
+    return summary
+
+
+async def _summary(
+    engine: AsyncEngine,
+    pass_: _Pass,
+    tally: Counter[str],
+    lists_read: int,
+    list_requests: int,
+    clock: float,
+) -> CrawlSummary:
+    async with engine.connect() as conn:
+        written = await events.count_for_crawl(conn, pass_.poller.crawl_id)
+    return CrawlSummary(
+        crawl_id=pass_.poller.crawl_id,
         servers_seen=pass_.frontier.size,
         servers_new=tally[Change.NEW],
         servers_changed=tally[Change.CHANGED],
@@ -126,12 +175,6 @@ async def crawl(
         events=written,
         duration_s=time.monotonic() - clock,
     )
-    async with engine.begin() as conn:
-        if settings.fetch_log_retention_days:
-            cutoff = started - timedelta(days=settings.fetch_log_retention_days)
-            await fetch_log.prune(conn, cutoff)
-        await crawls.finish(conn, crawl_id, datetime.now(UTC), summary.to_json())
-    return summary
 
 
 class _Pass:
@@ -164,6 +207,7 @@ class _Pass:
         self.frontier = frontier.Frontier()
         self.tally: Counter[str] = Counter()
         self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self.hooks: PassHooks | None = None
 
     async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
         for target in targets:
@@ -300,7 +344,12 @@ class _Pass:
         return age < timedelta(seconds=self.settings.moved_recheck_interval)
 
     async def _offer(self, via: str, urls: tuple[str, ...], depth: int) -> None:
-        """Queue the URLs that `via` led to (with their stored state), once per pass."""
+        """Queue the URLs that `via` led to (with their stored state), once per pass; or,
+        in a pass with hooks, hand them over to be scheduled."""
+        if self.hooks is not None:
+            if urls:
+                await self.hooks.found(via, urls, depth)
+            return
         new = self.frontier.unseen(urls)
         if not new:
             return
@@ -314,6 +363,8 @@ class _Pass:
         while not finished:
             batch, finished = await _next_batch(self.polls)
             changes = await record_polls(self.engine, batch, flap_window=self.poller.flap_window)
+            if self.hooks is not None and batch:
+                await self.hooks.recorded(batch, changes)
             for poll, change in zip(batch, changes, strict=True):
                 self.tally[change] += 1
                 self.tally[_REQUESTS] += sum(f.requests for f in (*poll.retried, poll.fetch))

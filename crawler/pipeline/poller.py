@@ -63,7 +63,8 @@ class Poller:
         self, url: str, state: ServerState | None
     ) -> tuple[tuple[FetchResult, ...], FetchResult]:
         """The failed attempts and the last one: a transient failure is tried again, after a
-        short delay that doubles, until `retry_attempts` attempts were made."""
+        short delay that doubles, until `retry_attempts` attempts were made; not when its
+        Retry-After asks for a longer wait."""
         has_version = state is not None and state.current_version_id is not None
         failed: list[FetchResult] = []
         while True:
@@ -75,7 +76,10 @@ class Poller:
             )
             if not is_transient(result) or len(failed) + 1 >= self.settings.retry_attempts:
                 return tuple(failed), result
-            await asyncio.sleep(self.settings.retry_backoff * 2 ** len(failed))
+            delay = self.settings.retry_backoff * 2 ** len(failed)
+            if result.retry_after_s is not None and result.retry_after_s > delay:
+                return tuple(failed), result  # never sooner than asked: a later poll tries
+            await asyncio.sleep(delay)
             failed.append(result)
 
     def _served_again(

@@ -104,6 +104,20 @@ async def count_for_crawl(conn: AsyncConnection, crawl_id: int) -> int:
     return int(await conn.scalar(query) or 0)
 
 
+async def pending(conn: AsyncConnection, sinks: Sequence[str]) -> dict[str, int]:
+    """How many events each sink has still to deliver."""
+    latest = (await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one()
+    found = {
+        row.name: row.last_event_id
+        for row in await conn.execute(
+            select(sink_progress.c.name, sink_progress.c.last_event_id).where(
+                sink_progress.c.name.in_(list(sinks))
+            )
+        )
+    }
+    return {sink: int(latest) - int(found.get(sink, 0)) for sink in sinks}
+
+
 async def last_availability(
     conn: AsyncConnection, subjects: Sequence[str]
 ) -> dict[str, tuple[str, datetime]]:

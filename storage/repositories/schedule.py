@@ -1,0 +1,244 @@
+"""The daemon's schedule: when each metadata URL is due, and per host who polls it now.
+
+Work is leased by host, not by URL, so that one worker at a time talks to a host and its
+per-host limits hold across workers. A lease expires unless renewed; a worker that dies
+loses its hosts to the others after that. On Postgres the claim skips rows other workers
+hold locked (`FOR UPDATE SKIP LOCKED`), so concurrent claims never wait or overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.dialect import insert_ignoring_conflicts
+from storage.schema import hosts, schedule, seeds
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A target whose poll is due."""
+
+    url: str
+    host: str
+    seed_id: int | None
+    via: str | None  # the URL whose document linked it, or the seed as the operator gave it
+    depth: int
+    interval_s: float  # 0 before its first poll
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """When a polled target is next due."""
+
+    url: str
+    next_poll_at: datetime
+    interval_s: float
+    failures: int
+    polled_at: datetime
+
+
+async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]], due: datetime) -> None:
+    """Schedule targets not scheduled yet, due at `due`: rows of url, host, seed_id, via,
+    depth. A target already scheduled keeps its schedule."""
+    if not rows:
+        return
+    unique = list({row["url"]: row for row in rows}.values())
+    await insert_ignoring_conflicts(
+        conn,
+        schedule,
+        [
+            {**row, "next_poll_at": due, "interval_s": 0.0, "failures": 0, "last_polled_at": None}
+            for row in unique
+        ],
+    )
+    await _ensure_hosts(conn, sorted({row["host"] for row in unique}), due)
+
+
+async def unscheduled_seeds(conn: AsyncConnection) -> list[tuple[int, str]]:
+    """The metadata seeds (id, url) the schedule does not hold yet."""
+    query = (
+        select(seeds.c.id, seeds.c.url)
+        .outerjoin(schedule, schedule.c.url == seeds.c.url)
+        .where(seeds.c.kind == "metadata", schedule.c.url.is_(None))
+        .order_by(seeds.c.id)
+    )
+    return [(row.id, row.url) for row in await conn.execute(query)]
+
+
+async def claim(
+    conn: AsyncConnection, owner: str, limit: int, lease: timedelta, now: datetime
+) -> list[str]:
+    """Lease up to `limit` hosts with due work that no live lease or pause holds, earliest
+    due first; call in a transaction of its own."""
+    h = hosts.c
+    free = or_(h.lease_expires_at.is_(None), h.lease_expires_at < now)
+    unpaused = or_(h.paused_until.is_(None), h.paused_until <= now)
+    query = (
+        select(h.host)
+        .where(h.next_due <= now, free, unpaused)
+        .order_by(h.next_due)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = [row.host for row in await conn.execute(query)]
+    if claimed:
+        await conn.execute(
+            update(hosts)
+            .where(h.host.in_(claimed))
+            .values(lease_owner=owner, lease_expires_at=now + lease)
+        )
+    return claimed
+
+
+async def renew(
+    conn: AsyncConnection, owner: str, leased: Sequence[str], lease: timedelta, now: datetime
+) -> list[str]:
+    """Extend the leases `owner` still holds among `leased`; the hosts it lost."""
+    if not leased:
+        return []
+    h = hosts.c
+    result = await conn.execute(
+        update(hosts)
+        .where(h.host.in_(list(leased)), h.lease_owner == owner)
+        .values(lease_expires_at=now + lease)
+        .returning(h.host)
+    )
+    kept = {row.host for row in result}
+    return [host for host in leased if host not in kept]
+
+
+async def due_targets(conn: AsyncConnection, leased: Sequence[str], now: datetime) -> list[Due]:
+    """The targets of these hosts that are due, earliest first."""
+    if not leased:
+        return []
+    s = schedule.c
+    via = func.coalesce(s.via, seeds.c.target, s.url)
+    query = (
+        select(s.url, s.host, s.seed_id, via, s.depth, s.interval_s, s.failures)
+        .outerjoin(seeds, seeds.c.id == s.seed_id)
+        .where(s.host.in_(list(leased)), s.next_poll_at <= now)
+        .order_by(s.next_poll_at, s.url)
+    )
+    return [Due(*row) for row in await conn.execute(query)]
+
+
+_RESCHEDULE = (
+    update(schedule)
+    .where(schedule.c.url == bindparam("b_url"))
+    .values(
+        next_poll_at=bindparam("b_next"),
+        interval_s=bindparam("b_interval"),
+        failures=bindparam("b_failures"),
+        last_polled_at=bindparam("b_polled"),
+    )
+)
+
+
+async def reschedule(conn: AsyncConnection, polled: Sequence[Polled]) -> None:
+    if polled:
+        await conn.execute(
+            _RESCHEDULE,
+            [
+                {
+                    "b_url": p.url,
+                    "b_next": p.next_poll_at,
+                    "b_interval": p.interval_s,
+                    "b_failures": p.failures,
+                    "b_polled": p.polled_at,
+                }
+                for p in polled
+            ],
+        )
+
+
+async def release(
+    conn: AsyncConnection,
+    owner: str,
+    leased: Sequence[str],
+    pauses: dict[str, datetime] | None = None,
+) -> None:
+    """Give up `owner`'s leases on these hosts, each due again at its earliest target (and
+    paused until `pauses[host]`, where given)."""
+    pauses = pauses or {}
+    for host in leased:
+        earliest = (
+            select(func.min(schedule.c.next_poll_at))
+            .where(schedule.c.host == host)
+            .scalar_subquery()
+        )
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "next_due": func.coalesce(earliest, hosts.c.next_due),
+        }
+        if host in pauses:
+            values["paused_until"] = pauses[host]
+        await conn.execute(
+            update(hosts)
+            .where(and_(hosts.c.host == host, hosts.c.lease_owner == owner))
+            .values(**values)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Frontier:
+    targets: int
+    due: int  # due now
+    lag_s: float  # how long the most overdue target has waited
+    leased_hosts: int
+
+
+async def frontier(conn: AsyncConnection, now: datetime) -> Frontier:
+    s, h = schedule.c, hosts.c
+    targets, due, oldest = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.count().filter(s.next_poll_at <= now),
+                func.min(s.next_poll_at),
+            ).select_from(schedule)
+        )
+    ).one()
+    leased = (
+        await conn.execute(
+            select(func.count()).select_from(hosts).where(h.lease_expires_at > now)
+        )
+    ).scalar_one()
+    lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return Frontier(int(targets), int(due or 0), lag, int(leased))
+
+
+async def forget_hosts_without_targets(conn: AsyncConnection) -> None:
+    """Drop the host rows no target needs any more (their seeds were removed)."""
+    scheduled = select(schedule.c.host).distinct()
+    await conn.execute(
+        delete(hosts).where(hosts.c.host.not_in(scheduled), hosts.c.lease_owner.is_(None))
+    )
+
+
+async def _ensure_hosts(conn: AsyncConnection, names: Sequence[str], due: datetime) -> None:
+    """Host rows for `names`, each due no later than `due`."""
+    if not names:
+        return
+    rows = [
+        {
+            "host": name,
+            "next_due": due,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "paused_until": None,
+            "failures": 0,
+        }
+        for name in names
+    ]
+    await insert_ignoring_conflicts(conn, hosts, rows)
+    await conn.execute(
+        update(hosts).where(hosts.c.host.in_(list(names)), hosts.c.next_due > due).values(next_due=due)
+    )
