@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     poll_min_interval: int = Field(3600, ge=1, description="Shortest re-poll interval (s).")
     poll_max_interval: int = Field(604800, ge=1, description="Longest re-poll interval (s).")
     http_port: int = Field(9464, ge=0, le=65535, description="Daemon /healthz and /metrics port.")
+    respect_robots_txt: bool = Field(
+        True,
+        description="Honour each origin's robots.txt for the crawler's user agent (turn off only "
+        "with the publisher's consent).",
+    )
     probe_min_interval: int = Field(
         86400,
         ge=1,

@@ -366,3 +366,13 @@ hosts = Table(
     Column("failures", Integer, nullable=False, comment="consecutive batches that all failed"),
     Index("ix_hosts_next_due", "next_due"),
 )
+
+robots_txt = Table(
+    "robots_txt",
+    metadata,
+    Column("origin", Text, primary_key=True, comment="scheme://host[:port]"),
+    Column("text", Text, nullable=True, comment="null: it had none (a 4xx), so no rules"),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("read_at", UtcDateTime, nullable=False, comment="kept for a day from then"),
+)

@@ -35,6 +35,7 @@ from crawler.http.client import build_transport
 from crawler.http.fetch import Fetcher
 from crawler.http.politeness import HostLimiter
 from crawler.pipeline.overlaps import report_authoritative_overlaps
+from crawler.pipeline.robots_store import DatabaseRobotsStore
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.settings import Settings
 from storage.repositories import events, fetch_log, schedule
@@ -67,7 +68,9 @@ class Daemon:
         ops = self._ops()
         try:
             async with build_transport(self.settings) as transport:
-                fetcher = Fetcher(transport, self.settings, HostLimiter(self.settings))
+                limiter = HostLimiter(self.settings)
+                robots = DatabaseRobotsStore(self.engine)
+                fetcher = Fetcher(transport, self.settings, limiter, robots)
                 worker = Worker(self.settings, self.engine, fetcher, self.owner, self.metrics)
                 jobs = self._jobs(fetcher)
                 await self._schedule_seeds()

@@ -375,6 +375,21 @@ COVERAGE_ORDER = Rule(
     "Entries are not in reverse chronological order of `updated` (newest first).",
 )
 
+ROBOTS_DISALLOWED = Rule(
+    "robots.disallowed",
+    W,
+    "RFC 9309 2.2.2",
+    "The origin's robots.txt disallows the URL for the crawler's user agent; it is not fetched.",
+)
+
+ROBOTS_UNREACHABLE = Rule(
+    "robots.unreachable",
+    E,
+    "RFC 9309 2.3.1.4",
+    "The origin's robots.txt could not be read (a 5xx or a network failure), so nothing is "
+    "fetched from it.",
+)
+
 COVERAGE_IDS_FILTER = Rule(
     "coverage.ids-filter",
     W,

@@ -18,6 +18,8 @@ from crawler.domain.caching import freshness_s, retry_after_s
 from crawler.domain.fetching import FetchOutcome, FetchResult, RedirectHop
 from crawler.http.client import request_headers, timeouts
 from crawler.http.guard import BlockedTarget, check_scheme
+from crawler.http.robots import MAX_BYTES as ROBOTS_MAX_BYTES
+from crawler.http.robots import RobotsRules, RobotsStore, robots_agent
 from crawler.http.transport import ResolutionError
 
 if TYPE_CHECKING:
@@ -136,13 +138,22 @@ class Fetcher:
     """
 
     def __init__(
-        self, transport: httpx.AsyncBaseTransport, settings: Settings, limiter: HostLimiter
+        self,
+        transport: httpx.AsyncBaseTransport,
+        settings: Settings,
+        limiter: HostLimiter,
+        robots_store: RobotsStore | None = None,
     ) -> None:
         self._transport = transport
         self._settings = settings
         self._limiter = limiter
         self._headers = request_headers(settings)
         self._timeouts = timeouts(settings).as_dict()
+        self._robots = (
+            RobotsRules(self._robots_txt, robots_agent(settings.user_agent), robots_store)
+            if settings.respect_robots_txt
+            else None
+        )
 
     async def fetch(
         self,
@@ -167,7 +178,33 @@ class Fetcher:
         migration (CDSC-WG1-01 5): it is not followed, and the outcome is MOVED with the target
         as `final_url`; redirects within the origin are followed either way. Without
         `read_body`, a 200 is OK as soon as its headers arrive, and the body is left unread.
+        A URL the origin's robots.txt disallows (when `respect_robots_txt`) is BLOCKED.
         """
+        if self._robots is not None:
+            refusal = await self._robots.refusal(url)
+            if refusal is not None:
+                return refusal
+        return await self._get(url, etag, last_modified, max_bytes, migrations, read_body)
+
+    @property
+    def robots_requests(self) -> int:
+        """Requests made for robots.txt files so far."""
+        return self._robots.requests if self._robots is not None else 0
+
+    async def _robots_txt(
+        self, url: str, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        return await self._get(url, etag, last_modified, ROBOTS_MAX_BYTES, False, True)
+
+    async def _get(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        max_bytes: int | None,
+        migrations: bool,
+        read_body: bool,
+    ) -> FetchResult:
         started_at = datetime.now(UTC)
         clock = time.monotonic()
         progress = _Progress(url=url, current_url=url, migrations=migrations, read_body=read_body)

@@ -31,6 +31,7 @@ from crawler.pipeline.overlaps import report_authoritative_overlaps
 from crawler.pipeline.poll import Change, Poll
 from crawler.pipeline.poller import Poller
 from crawler.pipeline.resources import LinkedReaders
+from crawler.pipeline.robots_store import DatabaseRobotsStore
 from crawler.pipeline.seedlists import refresh_seed_lists
 from crawler.pipeline.snapshot import record_polls
 from crawler.settings import Settings
@@ -100,7 +101,7 @@ async def crawl(
     async with engine.begin() as conn:
         crawl_id = await crawls.start(conn, started)
     async with build_transport(settings) as transport:
-        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        fetcher = Fetcher(transport, settings, HostLimiter(settings), DatabaseRobotsStore(engine))
         lists_read, list_requests = (0, 0) if only else await refresh_seed_lists(engine, fetcher)
         async with engine.connect() as conn:
             known = await seeds.metadata_seeds(conn)
@@ -111,6 +112,7 @@ async def crawl(
         )
         tally = await pass_.run(targets)
     await report_authoritative_overlaps(engine)
+    list_requests += fetcher.robots_requests
     summary = await _summary(engine, pass_, tally, lists_read, list_requests, clock)
     async with engine.begin() as conn:
         if settings.fetch_log_retention_days:
@@ -145,8 +147,10 @@ async def poll_targets(
         states = await servers.states_for(conn, [t.url for t in targets])
     pass_ = _Pass(settings, engine, crawl_id, states, None, fetcher, recheck_moved=True)
     pass_.hooks = hooks
+    robots_before = fetcher.robots_requests
     tally = await pass_.run(targets)
-    summary = await _summary(engine, pass_, tally, 0, 0, clock)
+    robots = fetcher.robots_requests - robots_before
+    summary = await _summary(engine, pass_, tally, 0, robots, clock)
     async with engine.begin() as conn:
         await crawls.finish(conn, crawl_id, datetime.now(UTC), summary.to_json())
     return summary
@@ -157,7 +161,7 @@ async def _summary(
     pass_: _Pass,
     tally: Counter[str],
     lists_read: int,
-    list_requests: int,
+    other_requests: int,  # seed lists, robots.txt files
     clock: float,
 ) -> CrawlSummary:
     async with engine.connect() as conn:
@@ -171,7 +175,7 @@ async def _summary(
         servers_failed=tally[Change.FAILED],
         servers_moved=tally[Change.MOVED],
         seed_lists=lists_read,
-        requests=tally[_REQUESTS] + list_requests + pass_.listing_requests + pass_.linked.requests,
+        requests=tally[_REQUESTS] + other_requests + pass_.listing_requests + pass_.linked.requests,
         events=written,
         duration_s=time.monotonic() - clock,
     )

@@ -1,5 +1,6 @@
 """The daemon's persisted schedule: when each metadata URL is due and the interval that made
-it so, and per host the earliest due time, the lease of the worker polling it, and any pause.
+it so, and per host the earliest due time, the lease of the worker polling it, and any pause;
+and each origin's robots.txt as last read.
 
 Revision ID: 0009
 Revises: 0008
@@ -65,8 +66,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("host", name="pk_hosts"),
     )
     op.create_index("ix_hosts_next_due", "hosts", ["next_due"])
+    op.create_table(
+        "robots_txt",
+        sa.Column("origin", sa.Text(), nullable=False, comment="scheme://host[:port]"),
+        sa.Column(
+            "text", sa.Text(), nullable=True, comment="null: it had none (a 4xx), so no rules"
+        ),
+        sa.Column("etag", sa.Text(), nullable=True),
+        sa.Column("last_modified", sa.Text(), nullable=True),
+        sa.Column("read_at", TIMESTAMP, nullable=False, comment="kept for a day from then"),
+        sa.PrimaryKeyConstraint("origin", name="pk_robots_txt"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("robots_txt")
     op.drop_table("hosts")
     op.drop_table("schedule")

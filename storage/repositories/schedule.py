@@ -207,9 +207,7 @@ async def frontier(conn: AsyncConnection, now: datetime) -> Frontier:
         )
     ).one()
     leased = (
-        await conn.execute(
-            select(func.count()).select_from(hosts).where(h.lease_expires_at > now)
-        )
+        await conn.execute(select(func.count()).select_from(hosts).where(h.lease_expires_at > now))
     ).scalar_one()
     lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return Frontier(int(targets), int(due or 0), lag, int(leased))
@@ -240,5 +238,7 @@ async def _ensure_hosts(conn: AsyncConnection, names: Sequence[str], due: dateti
     ]
     await insert_ignoring_conflicts(conn, hosts, rows)
     await conn.execute(
-        update(hosts).where(hosts.c.host.in_(list(names)), hosts.c.next_due > due).values(next_due=due)
+        update(hosts)
+        .where(hosts.c.host.in_(list(names)), hosts.c.next_due > due)
+        .values(next_due=due)
     )
