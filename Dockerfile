@@ -1,4 +1,4 @@
-# The crawler image: `docker compose up` runs it against the compose file's Postgres.
+# The crawler image: `docker compose up` runs two daemons on the compose file's Postgres.
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -12,4 +12,4 @@ COPY seeds /seeds
 USER crawler
 WORKDIR /home/crawler
 ENTRYPOINT ["cds-crawler"]
-CMD ["crawl"]
+CMD ["run"]

@@ -279,7 +279,9 @@ class Crawl:
     events: dict[str, int]
 
 
-def crawls(servers: int) -> list[Crawl]:
+def crawls(servers: int, hosts: int) -> list[Crawl]:
+    """The three crawls over `servers` on `hosts` loopback addresses (the first crawl reads
+    each host's robots.txt, which later crawls find in the database)."""
     changed = len(range(0, servers, CHANGED_EVERY))
     same = servers - changed
     entries = servers * ENTRIES
@@ -287,7 +289,7 @@ def crawls(servers: int) -> list[Crawl]:
     return [
         Crawl(
             "first crawl",
-            {"servers_new": servers, "requests": servers * REQUESTS_PER_SERVER},
+            {"servers_new": servers, "requests": servers * REQUESTS_PER_SERVER + hosts},
             {
                 "metadata": (servers, False),
                 "page": (servers * PAGES, False),
@@ -398,7 +400,7 @@ def crawl_three_times(ctx: Context, result: DatabaseResult) -> list[CrawlRun]:
     import_seeds(ctx)
     done: list[CrawlRun] = []
     all_runs = (result.first, result.recrawl, result.changed)
-    for crawl, runs in zip(crawls(servers), all_runs, strict=True):
+    for crawl, runs in zip(crawls(servers, ctx.server.hosts), all_runs, strict=True):
         if crawl.label == "10% changed":
             ctx.server.serve_changed(True)
         try:
@@ -551,8 +553,9 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "a GeoJSON Polygon of 8 to 20 vertices, distinct per entry and overlapping no "
             "other, as `application/geo+json`. Every response has a strong ETag.",
             f"- First crawl, per server: 1 document + {PAGES} pages + {ENTRIES} GeoJSON = "
-            f"{REQUESTS_PER_SERVER} requests, {args.servers * REQUESTS_PER_SERVER:,} in all; "
-            f"{entries:,} entries and territories.",
+            f"{REQUESTS_PER_SERVER} requests, {args.servers * REQUESTS_PER_SERVER:,} in all, "
+            f"plus each host's robots.txt ({hosts:,}; it allows everything, and later crawls "
+            f"find it in the database); {entries:,} entries and territories.",
             "- Unchanged re-crawl: every request conditional. The listing is read up to "
             "its watermark (page 1, whose entries the first crawl saw), so per server: the "
             f"document, page 1 and its {ENTRIES_PER_PAGE} GeoJSON = "

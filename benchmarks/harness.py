@@ -146,6 +146,9 @@ async def _serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: 
         for site in sites
         for target, route in build(site, server.port).items()
     }
+    robots = Response(200, b"User-agent: *\nAllow: /\n", {"Content-Type": "text/plain"})
+    for host in {site.host for site in sites}:  # every host allows everything
+        responses[(host, "/robots.txt")] = ("robots", robots)
     counts: Counter[str] = Counter()
 
     async def by_local_host(request: Request, writer: asyncio.StreamWriter) -> Response:
