@@ -145,8 +145,7 @@ async def poll_targets(
         crawl_id = await crawls.start(conn, datetime.now(UTC))
     async with engine.connect() as conn:
         states = await servers.states_for(conn, [t.url for t in targets])
-    pass_ = _Pass(settings, engine, crawl_id, states, None, fetcher, recheck_moved=True)
-    pass_.hooks = hooks
+    pass_ = _Pass(settings, engine, crawl_id, states, None, fetcher, hooks=hooks)
     robots_before = fetcher.robots_requests
     tally = await pass_.run(targets)
     robots = fetcher.robots_requests - robots_before
@@ -194,9 +193,12 @@ class _Pass:
         fetcher: Fetcher,
         *,
         recheck_moved: bool = False,
+        hooks: PassHooks | None = None,
     ) -> None:
         self.settings = settings
-        self.recheck_moved = recheck_moved  # URLs asked for by name are fetched, moved or not
+        # URLs asked for by name, or due in the daemon, are fetched whether moved or not.
+        self.recheck_moved = recheck_moved or hooks is not None
+        self.hooks = hooks
         self.fetcher = fetcher
         self.linked = LinkedReaders(fetcher, settings)
         # A listing two documents share is read once; only a few recent, small ones are held.
@@ -211,7 +213,6 @@ class _Pass:
         self.frontier = frontier.Frontier()
         self.tally: Counter[str] = Counter()
         self.polls: asyncio.Queue[Poll | None] = asyncio.Queue(maxsize=settings.concurrency)
-        self.hooks: PassHooks | None = None
 
     async def run(self, targets: Sequence[CrawlTarget]) -> Counter[str]:
         for target in targets:

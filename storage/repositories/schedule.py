@@ -49,7 +49,11 @@ async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]], due: dateti
     depth. A target already scheduled keeps its schedule."""
     if not rows:
         return
-    unique = list({row["url"]: row for row in rows}.values())
+    known = select(schedule.c.url).where(schedule.c.url.in_([row["url"] for row in rows]))
+    scheduled = {row.url for row in await conn.execute(known)}
+    unique = list({row["url"]: row for row in rows if row["url"] not in scheduled}.values())
+    if not unique:
+        return
     await insert_ignoring_conflicts(
         conn,
         schedule,
@@ -166,25 +170,24 @@ async def release(
 ) -> None:
     """Give up `owner`'s leases on these hosts, each due again at its earliest target (and
     paused until `pauses[host]`, where given)."""
-    pauses = pauses or {}
-    for host in leased:
-        earliest = (
-            select(func.min(schedule.c.next_poll_at))
-            .where(schedule.c.host == host)
-            .scalar_subquery()
+    if not leased:
+        return
+    h = hosts.c
+    earliest = (
+        select(func.min(schedule.c.next_poll_at)).where(schedule.c.host == h.host).scalar_subquery()
+    )
+    mine = and_(h.host.in_(list(leased)), h.lease_owner == owner)
+    for host, until in (pauses or {}).items():
+        await conn.execute(update(hosts).where(mine, h.host == host).values(paused_until=until))
+    await conn.execute(
+        update(hosts)
+        .where(mine)
+        .values(
+            lease_owner=None,
+            lease_expires_at=None,
+            next_due=func.coalesce(earliest, h.next_due),
         )
-        values: dict[str, Any] = {
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "next_due": func.coalesce(earliest, hosts.c.next_due),
-        }
-        if host in pauses:
-            values["paused_until"] = pauses[host]
-        await conn.execute(
-            update(hosts)
-            .where(and_(hosts.c.host == host, hosts.c.lease_owner == owner))
-            .values(**values)
-        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
