@@ -1,0 +1,134 @@
+"""The daemon's schedule on SQLite and Postgres: hosts are leased with their due work, never
+to two workers at once; leases expire; released hosts are due at their earliest target."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.repositories import robots, schedule
+from storage.repositories.schedule import Polled
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+def target(host: str, n: int) -> dict[str, object]:
+    return {
+        "url": f"https://{host}/m{n}.json",
+        "host": f"{host}:443",
+        "seed_id": None,
+        "via": "https://seed.example/",
+        "depth": 1,
+    }
+
+
+async def schedule_targets(engine: AsyncEngine, hosts: int, per_host: int, due: datetime) -> None:
+    rows = [target(f"h{h}.example", n) for h in range(hosts) for n in range(per_host)]
+    async with engine.begin() as conn:
+        await schedule.add(conn, rows, due)
+
+
+async def claim(engine: AsyncEngine, owner: str, limit: int, now: datetime = NOW) -> list[str]:
+    async with engine.begin() as conn:
+        return await schedule.claim(conn, owner, limit, LEASE, now)
+
+
+async def test_due_hosts_are_leased_once_with_their_due_targets(engine: AsyncEngine) -> None:
+    await schedule_targets(engine, hosts=3, per_host=2, due=NOW)
+    await schedule_targets(engine, hosts=5, per_host=1, due=NOW + timedelta(hours=1))
+
+    first = await claim(engine, "a", 2)
+    second = await claim(engine, "b", 10)
+    none_left = await claim(engine, "c", 10)
+    async with engine.connect() as conn:
+        due = await schedule.due_targets(conn, first, NOW)
+
+    assert len(first) == 2
+    assert sorted(first + second) == ["h0.example:443", "h1.example:443", "h2.example:443"]
+    assert none_left == []
+    assert sorted(d.url for d in due) == sorted(
+        f"https://{host.removesuffix(':443')}/m{n}.json" for host in first for n in range(2)
+    )
+    assert {d.via for d in due} == {"https://seed.example/"}
+
+
+async def test_a_lease_that_expires_goes_to_another_worker_and_renewal_tells_the_loss(
+    engine: AsyncEngine,
+) -> None:
+    await schedule_targets(engine, hosts=1, per_host=1, due=NOW)
+    leased = await claim(engine, "a", 1)
+    later = NOW + LEASE + timedelta(seconds=1)
+    taken = await claim(engine, "b", 1, later)
+    async with engine.begin() as conn:
+        lost = await schedule.renew(conn, "a", leased, LEASE, later)
+
+    assert taken == leased
+    assert lost == leased
+
+
+async def test_released_hosts_are_due_at_their_earliest_target_or_when_paused(
+    engine: AsyncEngine,
+) -> None:
+    await schedule_targets(engine, hosts=2, per_host=2, due=NOW)
+    leased = await claim(engine, "a", 2)
+    async with engine.connect() as conn:
+        due = await schedule.due_targets(conn, leased, NOW)
+    polled = [
+        Polled(d.url, NOW + timedelta(hours=1 + i), 3600.0, 0, NOW) for i, d in enumerate(due)
+    ]
+    paused = {"h1.example:443": NOW + timedelta(hours=10)}
+    async with engine.begin() as conn:
+        await schedule.reschedule(conn, polled)
+        await schedule.release(conn, "a", leased, paused)
+
+    assert await claim(engine, "b", 10, NOW + timedelta(minutes=59)) == []
+    assert await claim(engine, "b", 10, NOW + timedelta(hours=2)) == ["h0.example:443"]
+    # b's lease on h0 has expired by then, and h1's pause is over.
+    assert await claim(engine, "c", 10, NOW + timedelta(hours=10)) == [
+        "h0.example:443",
+        "h1.example:443",
+    ]
+    async with engine.connect() as conn:
+        seen = await schedule.frontier(conn, NOW + timedelta(hours=10))
+    assert (seen.targets, seen.due, seen.leased_hosts) == (4, 4, 2)
+
+
+async def test_scheduling_a_target_again_keeps_its_schedule(engine: AsyncEngine) -> None:
+    await schedule_targets(engine, hosts=1, per_host=1, due=NOW)
+    leased = await claim(engine, "a", 1)
+    async with engine.begin() as conn:
+        url = (await schedule.due_targets(conn, leased, NOW))[0].url
+        await schedule.reschedule(conn, [Polled(url, NOW + timedelta(days=1), 86400.0, 0, NOW)])
+        await schedule.release(conn, "a", leased)
+        await schedule.add(conn, [target("h0.example", 0)], NOW)  # found again, linked
+
+    assert await claim(engine, "b", 1, NOW + timedelta(hours=1)) == []
+
+
+async def test_concurrent_claims_never_lease_a_host_twice(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("one daemon per SQLite file: claims never run concurrently there")
+    await schedule_targets(engine, hosts=40, per_host=1, due=NOW)
+
+    claims = await asyncio.gather(*(claim(engine, f"w{n}", 5) for n in range(8)))
+
+    leased = [host for hosts in claims for host in hosts]
+    assert len(leased) == len(set(leased)) == 40
+
+
+async def test_robots_txt_is_kept_per_origin(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await robots.save(
+            conn, "https://a.example", "User-agent: *\nDisallow: /\n", '"1"', None, NOW
+        )
+        await robots.save(conn, "https://a.example", None, None, None, NOW + LEASE)
+    async with engine.connect() as conn:
+        kept = await robots.load(conn, "https://a.example")
+        missing = await robots.load(conn, "https://b.example")
+
+    assert kept == {"text": None, "etag": None, "last_modified": None, "read_at": NOW + LEASE}
+    assert missing is None
