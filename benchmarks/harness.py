@@ -133,7 +133,7 @@ def serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: Connect
 
 
 async def _serve(sites: list[Site], build: Callable[[Site, int], Routes], conn: Connection) -> None:
-    from crawler.testing import NOT_FOUND, LoopbackServer, Request
+    from crawler.testing import NOT_FOUND, LoopbackServer, Request, Response
 
     server = LoopbackServer(list(dict.fromkeys(s.host for s in sites)))
     try:
@@ -387,6 +387,25 @@ def _wait4(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any, 
         raise TimeoutError
     process.returncode = reaped[0][0]
     return reaped[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """How a process the benchmark started itself ended, and what it used."""
+
+    exit_code: int
+    cpu_s: float  # user + system time
+    peak_rss_mb: float
+
+
+def reap(process: subprocess.Popen[bytes], timeout: float) -> Reaped:
+    """Wait for `process` (with os.wait4, so its own rusage). Kills it and raises
+    BenchmarkError when it outlives `timeout`."""
+    try:
+        status, usage, _ = _wait4(process, timeout)
+    except TimeoutError:
+        raise BenchmarkError(f"process {process.pid} did not exit within {timeout}s") from None
+    return Reaped(status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def default_crawler() -> list[str]:
@@ -795,6 +814,8 @@ Each section below is written by one script under `benchmarks/`, between its
 .venv/bin/python benchmarks/discovery_benchmark.py --runs 3 --setting per_host_rate=1000 \
     --section discovery-unthrottled --write docs/benchmarks.md
 .venv/bin/python benchmarks/point_query_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/workers_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/claim_benchmark.py --write docs/benchmarks.md
 ```
 
 The discovery and point-query sections state the code they measured (commit, uncommitted
