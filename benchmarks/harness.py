@@ -593,7 +593,8 @@ class Target:
     def cell(self) -> str:
         if self.value is None:
             return "FAIL (no data)"
-        return f"{'PASS' if self.met(self.value) else 'FAIL'} ({self.value:.3g})"
+        shown = f"{self.value:,.0f}" if abs(self.value) >= 1000 else f"{self.value:.3g}"
+        return f"{'PASS' if self.met(self.value) else 'FAIL'} ({shown})"
 
 
 def results_table(kinds: Sequence[str], per_db: Sequence[dict[str, Measure]]) -> list[str]:
