@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.engine import create_engine
 from storage.repositories import robots, schedule
 from storage.repositories.schedule import Polled
 
@@ -109,12 +109,14 @@ async def test_scheduling_a_target_again_keeps_its_schedule(engine: AsyncEngine)
     assert await claim(engine, "b", 1, NOW + timedelta(hours=1)) == []
 
 
-async def test_concurrent_claims_never_lease_a_host_twice(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("one daemon per SQLite file: claims never run concurrently there")
-    await schedule_targets(engine, hosts=40, per_host=1, due=NOW)
-
-    claims = await asyncio.gather(*(claim(engine, f"w{n}", 5) for n in range(8)))
+async def test_concurrent_claims_never_lease_a_host_twice(postgres_database: str) -> None:
+    """Postgres only: one daemon per SQLite file, so claims never race there."""
+    engine = create_engine(postgres_database)
+    try:
+        await schedule_targets(engine, hosts=40, per_host=1, due=NOW)
+        claims = await asyncio.gather(*(claim(engine, f"w{n}", 5) for n in range(8)))
+    finally:
+        await engine.dispose()
 
     leased = [host for hosts in claims for host in hosts]
     assert len(leased) == len(set(leased)) == 40
