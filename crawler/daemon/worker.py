@@ -72,16 +72,19 @@ class Worker:
 
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:
         """Work rounds until `stopping` is set; between rounds with nothing due, wait."""
+        wait_s = idle_s
         while not stopping.is_set():
             try:
                 polled = await self.round()
+                wait_s = idle_s
             except Exception:
-                # The database went away, say: what was not recorded stays due; try again.
+                # The database went away, say: what was not recorded stays due; try again,
+                # less often while it keeps failing.
                 log.exception("round failed")
-                polled, idle_s = 0, min(60.0, idle_s * 2)
+                polled, wait_s = 0, min(60.0, wait_s * 2)
             if polled == 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), idle_s)
+                    await asyncio.wait_for(stopping.wait(), wait_s)
 
     async def round(self) -> int:
         """Lease hosts with due work, poll it, release them; the targets polled."""

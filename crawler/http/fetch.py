@@ -186,6 +186,11 @@ class Fetcher:
                 return refusal
         return await self._get(url, etag, last_modified, max_bytes, migrations, read_body)
 
+    async def flush(self) -> None:
+        """Write what the fetcher keeps between processes (the robots.txt files it read)."""
+        if self._robots is not None:
+            await self._robots.flush()
+
     @property
     def robots_requests(self) -> int:
         """Requests made for robots.txt files so far."""

@@ -41,6 +41,9 @@ class RobotsStore(Protocol):
 
     async def save(self, origin: str, robots: StoredRobots) -> None: ...
 
+    async def flush(self) -> None:
+        """Make what was saved durable (a store may gather saves and write them at once)."""
+
 
 RobotsFetch = Callable[[str, str | None, str | None], Awaitable[FetchResult]]
 
@@ -63,6 +66,10 @@ class RobotsRules:
         self._rules: OrderedDict[str, _Rules] = OrderedDict()
         self._reading: dict[str, asyncio.Future[_Rules]] = {}
         self.requests = 0  # made for robots.txt files
+
+    async def flush(self) -> None:
+        if self._store is not None:
+            await self._store.flush()
 
     async def refusal(self, url: str) -> FetchResult | None:
         parts = urlsplit(url)

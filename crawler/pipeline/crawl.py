@@ -111,6 +111,7 @@ async def crawl(
             settings, engine, crawl_id, states, progress, fetcher, recheck_moved=bool(only)
         )
         tally = await pass_.run(targets)
+        await fetcher.flush()
     await report_authoritative_overlaps(engine)
     list_requests += fetcher.robots_requests
     summary = await _summary(engine, pass_, tally, lists_read, list_requests, clock)
@@ -148,6 +149,7 @@ async def poll_targets(
     pass_ = _Pass(settings, engine, crawl_id, states, None, fetcher, hooks=hooks)
     robots_before = fetcher.robots_requests
     tally = await pass_.run(targets)
+    await fetcher.flush()
     robots = fetcher.robots_requests - robots_before
     summary = await _summary(engine, pass_, tally, 0, robots, clock)
     async with engine.begin() as conn:

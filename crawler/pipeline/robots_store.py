@@ -7,16 +7,42 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crawler.http.robots import StoredRobots
 from storage.repositories import robots
 
+_FLUSH_AT = 256  # saves gathered before they are written in one transaction
+
 
 class DatabaseRobotsStore:
+    """Reads one origin at a time; gathers saves and writes them together (a transaction
+    per origin would contend with the pass's own writers), at the latest on `flush`."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.pending: dict[str, StoredRobots] = {}
 
     async def load(self, origin: str) -> StoredRobots | None:
+        if origin in self.pending:
+            return self.pending[origin]
         async with self.engine.connect() as conn:
             row = await robots.load(conn, origin)
         return None if row is None else StoredRobots(**row)
 
     async def save(self, origin: str, kept: StoredRobots) -> None:
+        self.pending[origin] = kept
+        if len(self.pending) >= _FLUSH_AT:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        rows = [
+            {
+                "origin": origin,
+                "text": kept.text,
+                "etag": kept.etag,
+                "last_modified": kept.last_modified,
+                "read_at": kept.read_at,
+            }
+            for origin, kept in self.pending.items()
+        ]
+        self.pending = {}
         async with self.engine.begin() as conn:
-            await robots.save(conn, origin, kept.text, kept.etag, kept.last_modified, kept.read_at)
+            await robots.save(conn, rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -19,19 +19,7 @@ async def load(conn: AsyncConnection, origin: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-async def save(
-    conn: AsyncConnection,
-    origin: str,
-    text: str | None,
-    etag: str | None,
-    last_modified: str | None,
-    read_at: datetime,
-) -> None:
-    row = {
-        "origin": origin,
-        "text": text,
-        "etag": etag,
-        "last_modified": last_modified,
-        "read_at": read_at,
-    }
-    await upsert(conn, robots_txt, [row], ["origin"])
+async def save(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep robots.txt files: rows of origin, text, etag, last_modified, read_at."""
+    unique = list({row["origin"]: row for row in rows}.values())
+    await upsert(conn, robots_txt, unique, ["origin"])

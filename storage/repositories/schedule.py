@@ -93,10 +93,12 @@ async def claim(
     )
     claimed = [row.host for row in await conn.execute(query)]
     if claimed:
+        # Due again when the lease runs out (release sets the real time): the index on
+        # next_due then leads other workers' claims past leased hosts.
         await conn.execute(
             update(hosts)
             .where(h.host.in_(claimed))
-            .values(lease_owner=owner, lease_expires_at=now + lease)
+            .values(lease_owner=owner, lease_expires_at=now + lease, next_due=now + lease)
         )
     return claimed
 
@@ -111,7 +113,7 @@ async def renew(
     result = await conn.execute(
         update(hosts)
         .where(h.host.in_(list(leased)), h.lease_owner == owner)
-        .values(lease_expires_at=now + lease)
+        .values(lease_expires_at=now + lease, next_due=now + lease)
         .returning(h.host)
     )
     kept = {row.host for row in result}

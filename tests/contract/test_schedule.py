@@ -124,13 +124,21 @@ async def test_concurrent_claims_never_lease_a_host_twice(postgres_database: str
 
 async def test_robots_txt_is_kept_per_origin(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await robots.save(
-            conn, "https://a.example", "User-agent: *\nDisallow: /\n", '"1"', None, NOW
-        )
-        await robots.save(conn, "https://a.example", None, None, None, NOW + LEASE)
+        await robots.save(conn, [kept_row("User-agent: *\nDisallow: /\n", '"1"', NOW)])
+        await robots.save(conn, [kept_row(None, None, NOW + LEASE)])
     async with engine.connect() as conn:
         kept = await robots.load(conn, "https://a.example")
         missing = await robots.load(conn, "https://b.example")
 
     assert kept == {"text": None, "etag": None, "last_modified": None, "read_at": NOW + LEASE}
     assert missing is None
+
+
+def kept_row(text: str | None, etag: str | None, read_at: datetime) -> dict[str, object]:
+    return {
+        "origin": "https://a.example",
+        "text": text,
+        "etag": etag,
+        "last_modified": None,
+        "read_at": read_at,
+    }
