@@ -71,7 +71,9 @@ class Daemon:
                 limiter = HostLimiter(self.settings)
                 robots = DatabaseRobotsStore(self.engine)
                 fetcher = Fetcher(transport, self.settings, limiter, robots)
-                worker = Worker(self.settings, self.engine, fetcher, self.owner, self.metrics)
+                worker = Worker(
+                    self.settings, self.engine, fetcher, self.owner, self.metrics, robots
+                )
                 jobs = self._jobs(fetcher)
                 await self._schedule_seeds()
                 log.info("started", worker=self.owner, sinks=[s.name for s in self.sinks])

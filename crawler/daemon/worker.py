@@ -22,6 +22,7 @@ from crawler.http.fetch import Fetcher
 from crawler.pipeline.crawl import PassHooks, poll_targets
 from crawler.pipeline.interpret import CrawlTarget
 from crawler.pipeline.poll import Change, Poll
+from crawler.pipeline.robots_store import DatabaseRobotsStore
 from crawler.settings import Settings
 from storage.repositories import schedule
 from storage.repositories.schedule import Due, Polled
@@ -59,10 +60,12 @@ class Worker:
         fetcher: Fetcher,
         owner: str,
         metrics: Metrics,
+        robots: DatabaseRobotsStore,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.fetcher = fetcher
+        self.robots = robots  # the fetcher's, read ahead for each round
         self.owner = owner
         self.metrics = metrics
         self.cadence = Cadence.of(settings)
@@ -113,6 +116,7 @@ class Worker:
             CrawlTarget(d.url, d.via or d.url, d.seed_id, d.depth) for d in work.due.values()
         ]
         hooks = PassHooks(found=self._found, recorded=lambda p, c: self._recorded(work, p, c))
+        await self.robots.prefetch(work.due)
         renewing = asyncio.create_task(self._renew(leased))
         try:
             summary = await poll_targets(self.settings, self.engine, self.fetcher, targets, hooks)

@@ -72,10 +72,9 @@ class RobotsRules:
             await self._store.flush()
 
     async def refusal(self, url: str) -> FetchResult | None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        origin = origin_of(url)
+        if origin is None:
             return None  # the fetch itself reports what is wrong with the URL
-        origin = f"{parts.scheme}://{parts.netloc}"
         known = await self._rules_of(origin)
         if known.failure is not None:
             return _unreadable(url, origin, known.failure)
@@ -130,6 +129,14 @@ class RobotsRules:
         self._rules.move_to_end(origin)
         while len(self._rules) > MAX_ORIGINS:
             self._rules.popitem(last=False)
+
+
+def origin_of(url: str) -> str | None:
+    """The origin whose robots.txt applies to `url` (None for what is not http(s))."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _parsed(text: str | None, until: float) -> _Rules:

@@ -101,12 +101,14 @@ async def crawl(
     async with engine.begin() as conn:
         crawl_id = await crawls.start(conn, started)
     async with build_transport(settings) as transport:
-        fetcher = Fetcher(transport, settings, HostLimiter(settings), DatabaseRobotsStore(engine))
+        robots = DatabaseRobotsStore(engine)
+        fetcher = Fetcher(transport, settings, HostLimiter(settings), robots)
         lists_read, list_requests = (0, 0) if only else await refresh_seed_lists(engine, fetcher)
         async with engine.connect() as conn:
             known = await seeds.metadata_seeds(conn)
             targets = frontier.from_targets(only, known) if only else frontier.from_seeds(known)
             states = await servers.states_for(conn, [t.url for t in targets])
+        await robots.prefetch(t.url for t in targets)
         pass_ = _Pass(
             settings, engine, crawl_id, states, progress, fetcher, recheck_moved=bool(only)
         )

@@ -19,6 +19,21 @@ async def load(conn: AsyncConnection, origin: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+async def load_many(conn: AsyncConnection, origins: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored files of these origins, by origin (those without one are left out)."""
+    r = robots_txt.c
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(origins), 500):
+        chunk = list(origins[start : start + 500])
+        query = select(r.origin, r.text, r.etag, r.last_modified, r.read_at).where(
+            r.origin.in_(chunk)
+        )
+        for row in await conn.execute(query):
+            values = dict(row._mapping)
+            found[values.pop("origin")] = values
+    return found
+
+
 async def save(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Keep robots.txt files: rows of origin, text, etag, last_modified, read_at."""
     unique = list({row["origin"]: row for row in rows}.values())
