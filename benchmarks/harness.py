@@ -812,17 +812,20 @@ Each section below is written by one script under `benchmarks/`, between its
 ```sh
 .venv/bin/python benchmarks/crawl_benchmark.py --write docs/benchmarks.md
 .venv/bin/python benchmarks/discovery_benchmark.py --write docs/benchmarks.md
-.venv/bin/python benchmarks/discovery_benchmark.py --runs 3 --setting per_host_rate=1000 \
+.venv/bin/python benchmarks/discovery_benchmark.py --runs 3 --setting per_host_rate=1000 \\
     --section discovery-unthrottled --write docs/benchmarks.md
 .venv/bin/python benchmarks/point_query_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/webhook_benchmark.py --write docs/benchmarks.md
 .venv/bin/python benchmarks/workers_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/workers_benchmark.py --servers 5000 --section workers-5000 \\
+    --write docs/benchmarks.md
 .venv/bin/python benchmarks/claim_benchmark.py --write docs/benchmarks.md
 ```
 
-The discovery and point-query sections state the code they measured (commit, uncommitted
-changes, and a digest of `crawler/`, `storage/` and `migrations/` that is compared before and
-after the run); the `discovery-unthrottled` section lifts the per-host rate limit to show
-what the crawler's CPU alone allows.
+Every section states the code it measured (commit, uncommitted changes, and a digest of
+`crawler/`, `storage/` and `migrations/` that is compared before and after the run); the
+`discovery-unthrottled` section lifts the per-host rate limit to show what the crawler's CPU
+alone allows.
 """
 
 
