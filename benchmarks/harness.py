@@ -822,10 +822,10 @@ Each section below is written by one script under `benchmarks/`, between its
 .venv/bin/python benchmarks/claim_benchmark.py --write docs/benchmarks.md
 ```
 
-Every section states the code it measured (commit, uncommitted changes, and a digest of
-`crawler/`, `storage/` and `migrations/` that is compared before and after the run); the
-`discovery-unthrottled` section lifts the per-host rate limit to show what the crawler's CPU
-alone allows.
+Every section but the crawl section states the code it measured (commit, uncommitted
+changes, and a digest of `crawler/`, `storage/` and `migrations/` that is compared before
+and after the run); `discovery-unthrottled` section lifts the per-host rate limit to show what the
+crawler's CPU alone allows.
 """
 
 
