@@ -824,8 +824,8 @@ Each section below is written by one script under `benchmarks/`, between its
 
 Every section but the crawl section states the code it measured (commit, uncommitted
 changes, and a digest of `crawler/`, `storage/` and `migrations/` that is compared before
-and after the run); `discovery-unthrottled` section lifts the per-host rate limit to show what the
-crawler's CPU alone allows.
+and after the run); the `discovery-unthrottled` section lifts the per-host rate limit to show
+what the crawler's CPU alone allows.
 """
 
 
