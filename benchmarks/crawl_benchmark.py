@@ -40,8 +40,8 @@ from harness import (
     layout_note,
     measure,
     metadata_document,
+    outcome,
     parse_common,
-    problem_lines,
     results_table,
     run_benchmark,
     running_servers,
@@ -279,18 +279,11 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "`servers_unchanged` = all with nothing new or changed, `requests` equal to what "
             "the servers answered, every server `ok`, no error finding in `show`.",
             "",
-            "### Results",
-            "",
-            *results_table(kinds, [measures(r) for r in results]),
-            "",
-            "### Targets",
-            "",
-            *targets_table(kinds, [targets(r) for r in results]),
-            "",
-            "### Correctness",
-            "",
-            *problem_lines(problems),
-            "",
+            *outcome(
+                results_table(kinds, [measures(r) for r in results]),
+                targets_table(kinds, [targets(r) for r in results]),
+                problems,
+            ),
             *READING_NOTES,
         ]
     )

@@ -48,8 +48,8 @@ from harness import (
     import_seeds,
     layout_note,
     metadata_document,
+    outcome,
     parse_common,
-    problem_lines,
     results_table,
     run_benchmark,
     running_servers,
@@ -597,18 +597,11 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "unchanged re-crawl). The servers count the requests of each kind, the "
             "conditional ones, the 304 answers and the TCP connections they accept.",
             "",
-            "### Results",
-            "",
-            *results_table(kinds, [measures(r) for r in results]),
-            "",
-            "### Targets",
-            "",
-            *targets_table(kinds, [targets(r) for r in results]),
-            "",
-            "### Correctness",
-            "",
-            *problem_lines(problems),
-            "",
+            *outcome(
+                results_table(kinds, [measures(r) for r in results]),
+                targets_table(kinds, [targets(r) for r in results]),
+                problems,
+            ),
             *reading_notes(results, args),
         ]
     )

@@ -706,6 +706,27 @@ def command_line(script: str) -> str:
     return shlex.join([".venv/bin/python", f"benchmarks/{script}", *sys.argv[1:]])
 
 
+def outcome(
+    results: Sequence[str], targets: Sequence[str], problems: Sequence[tuple[str, str]]
+) -> list[str]:
+    """The Results, Targets and Correctness parts of a section, from their tables' lines and
+    the problems found (database, problem)."""
+    return [
+        "### Results",
+        "",
+        *results,
+        "",
+        "### Targets",
+        "",
+        *targets,
+        "",
+        "### Correctness",
+        "",
+        *problem_lines(problems),
+        "",
+    ]
+
+
 def problem_lines(problems: Sequence[tuple[str, str]]) -> list[str]:
     """`- KIND: PROBLEM (N times)` per distinct (kind, problem), or one line saying all passed."""
     counted = Counter(problems)

@@ -39,8 +39,8 @@ from harness import (
     crawler_name,
     fresh_database,
     measure,
+    outcome,
     parse_common,
-    problem_lines,
     results_table,
     run_benchmark,
     section_header,
@@ -567,20 +567,15 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, generated: G
             f"shapely `covers` over all {args.territories:,} geometries; the CLI's answer is "
             "compared with `entries_at`'s; every territory joins its current entry.",
             "",
-            "### Results",
-            "",
-            *results_table(kinds, [measures(r) for r in results]),
-            "",
-            *latency_rows(results, args.points),
-            "",
-            "### Targets",
-            "",
-            *targets_table(kinds, [targets(r) for r in results]),
-            "",
-            "### Correctness",
-            "",
-            *problem_lines(problems),
-            "",
+            *outcome(
+                [
+                    *results_table(kinds, [measures(r) for r in results]),
+                    "",
+                    *latency_rows(results, args.points),
+                ],
+                targets_table(kinds, [targets(r) for r in results]),
+                problems,
+            ),
         ]
     )
 

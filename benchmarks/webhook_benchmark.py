@@ -44,8 +44,8 @@ from harness import (
     crawler_name,
     fresh_database,
     measure,
+    outcome,
     parse_common,
-    problem_lines,
     results_table,
     run_benchmark,
     section_header,
@@ -697,18 +697,11 @@ def report(
             "no failed attempt and no dead letter; the run with nothing pending reports 0 "
             "delivered and sends no request.",
             "",
-            "### Results",
-            "",
-            *results_table(kinds, [measures(r) for r in results]),
-            "",
-            "### Targets",
-            "",
-            *targets_table(kinds, [targets(r) for r in results]),
-            "",
-            "### Correctness",
-            "",
-            *problem_lines(problems),
-            "",
+            *outcome(
+                results_table(kinds, [measures(r) for r in results]),
+                targets_table(kinds, [targets(r) for r in results]),
+                problems,
+            ),
             *reading_notes(results),
         ]
     )

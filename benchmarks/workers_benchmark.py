@@ -49,8 +49,8 @@ from harness import (
     import_seeds,
     layout_note,
     metadata_document,
+    outcome,
     parse_common,
-    problem_lines,
     reap,
     results_table,
     run_benchmark,
@@ -469,20 +469,17 @@ def report(result: Result, args: argparse.Namespace, hosts: int) -> str:
             "after the workers stopped, so a duplicate in flight would show); every target "
             "has `last_polled_at` and every server is `ok` in the `servers` table.",
             "",
-            "### Results",
-            "",
-            *results_table(kinds, [measures(result.runs[count]) for count in WORKER_COUNTS]),
-            "",
-            *results_table(["per run"], [ratio_measures(result)]),
-            "",
-            "### Targets",
-            "",
-            *targets_table(["postgres"], [targets(result)]),
-            "",
-            "### Correctness",
-            "",
-            *problem_lines(problems),
-            "",
+            *outcome(
+                [
+                    *results_table(
+                        kinds, [measures(result.runs[count]) for count in WORKER_COUNTS]
+                    ),
+                    "",
+                    *results_table(["per run"], [ratio_measures(result)]),
+                ],
+                targets_table(["postgres"], [targets(result)]),
+                problems,
+            ),
             *reading_notes(result, args, hosts),
         ]
     )
