@@ -39,6 +39,7 @@ from harness import (
     Site,
     Target,
     add_common_arguments,
+    add_setting_arguments,
     add_site_arguments,
     check_crawl,
     code_changed,
@@ -663,32 +664,14 @@ def reading_notes(results: list[DatabaseResult], args: argparse.Namespace) -> li
 # --- main ------------------------------------------------------------------------------------
 
 
-def parse_setting(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
-    return name.strip().lower().removeprefix("cds_crawler_"), value.strip()
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     add_site_arguments(parser, "CDS servers")
-    parser.add_argument(
-        "--setting",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a crawler setting other than its default, e.g. per_host_rate=1000 (repeatable)",
-    )
-    parser.add_argument(
-        "--section", default="discovery", help="the section of the --write file to refresh"
-    )
+    add_setting_arguments(parser, "discovery")
     add_common_arguments(parser)
     args = parse_common(parser, argv)
     if args.servers < 1 or args.runs < 1:
         parser.error("--servers and --runs must be at least 1")
-    args.settings = dict(args.setting)
     return args
 
 

@@ -769,6 +769,29 @@ def add_site_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--runs", type=int, default=5, help="fresh-database runs per database")
 
 
+def parse_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return name.strip().lower().removeprefix("cds_crawler_"), value.strip()
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, section: str) -> None:
+    """--setting NAME=VALUE (repeatable; `parse_common` gathers them as `args.settings`) and
+    --section, for scripts that run the crawler with other settings into other sections."""
+    parser.add_argument(
+        "--setting",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a crawler setting other than its default, e.g. per_host_rate=1000 (repeatable)",
+    )
+    parser.add_argument(
+        "--section", default=section, help="the section of the --write file to refresh"
+    )
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--databases, --postgres-url, --crawler and --write."""
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
@@ -795,6 +818,8 @@ def parse_common(parser: argparse.ArgumentParser, argv: Sequence[str] | None) ->
         args.databases = parse_databases(args.databases)
     except ValueError as exc:
         parser.error(f"--databases: {exc}")
+    if hasattr(args, "setting"):
+        args.settings = dict(args.setting)
     return args
 
 

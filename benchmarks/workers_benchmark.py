@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from discovery_benchmark import parse_setting
 from harness import (
     WELL_KNOWN,
     BenchmarkError,
@@ -41,6 +40,7 @@ from harness import (
     Site,
     Target,
     add_common_arguments,
+    add_setting_arguments,
     add_site_arguments,
     code_changed,
     crawler_env,
@@ -574,17 +574,7 @@ def reading_notes(result: Result, args: argparse.Namespace, hosts: int) -> list[
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     add_site_arguments(parser, "CDS servers")
-    parser.add_argument(
-        "--setting",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a crawler setting other than its default, e.g. per_host_rate=1000 (repeatable)",
-    )
-    parser.add_argument(
-        "--section", default="workers", help="the section of the --write file to refresh"
-    )
+    add_setting_arguments(parser, "workers")
     add_common_arguments(parser)
     parser.set_defaults(databases="postgres")
     args = parse_common(parser, argv)
@@ -592,7 +582,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--databases: the workers share a Postgres database; postgres only")
     if args.servers < 1 or args.runs < 1:
         parser.error("--servers and --runs must be at least 1")
-    args.settings = dict(args.setting)
     return args
 
 
