@@ -84,10 +84,7 @@ async def read_listing(
     its last read (at `now`), paging stops after the first page with an entry no newer
     than the watermark, unless a full read is due or the pages read break the order.
     """
-    reader = ListingReader(url, settings, stored_pages or {})
-    reader.since = since
-    reader.now = now or datetime.now(UTC)
-    reader.watermark = watermark(since, settings, reader.now)
+    reader = _ListingReader(url, settings, stored_pages or {}, since, now or datetime.now(UTC))
     next_url: str | None = url
     while next_url is not None:
         next_url = await reader.read_page(fetcher, next_url)
@@ -103,11 +100,16 @@ def with_union_findings(read: CoverageRead, document: Any, url: str) -> Coverage
     return replace(read, findings=read.findings + union)
 
 
-class ListingReader:
+class _ListingReader:
     """Reads a listing page by page; `read_page` returns the next page to read."""
 
     def __init__(
-        self, url: str, settings: Settings, stored_pages: Mapping[str, StoredPage]
+        self,
+        url: str,
+        settings: Settings,
+        stored_pages: Mapping[str, StoredPage],
+        since: ListingState | None,
+        now: datetime,
     ) -> None:
         self.url = url
         self.settings = settings
@@ -120,9 +122,9 @@ class ListingReader:
         self.complete = True
         self.out_of_order = False
         self.last: CoverageEntry | None = None
-        self.since: ListingState | None = None
-        self.now = datetime.now(UTC)
-        self.watermark: datetime | None = None  # stop paging there, unless None
+        self.since = since
+        self.now = now
+        self.watermark = watermark(since, settings, now)  # stop paging there, unless None
         self.incremental = False
 
     def result(self) -> CoverageRead:
