@@ -4,15 +4,41 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install bench clean
+# The map page's third-party assets (Leaflet, country outlines) come from the npm registry at
+# build time and are served from the package at run time: the page loads nothing from outside.
+VENDOR := crawler/api/static/vendor
+VENDOR_STAMP := $(VENDOR)/.built
+NODE_MODULES := web/node_modules
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint typecheck unit install static browser bench clean
+
+# Order-only: new assets need no reinstall of the (editable) package, only a rebuild of theirs.
+$(STAMP): pyproject.toml | $(VENDOR_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(VENDOR_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/images
+	cp $(NODE_MODULES)/leaflet/dist/leaflet.js $(NODE_MODULES)/leaflet/dist/leaflet.css $(VENDOR)/
+	cp $(NODE_MODULES)/leaflet/dist/images/*.png $(VENDOR)/images/
+	cp $(NODE_MODULES)/leaflet/LICENSE $(VENDOR)/LICENSE.leaflet
+	cp $(NODE_MODULES)/topojson-client/dist/topojson-client.min.js $(VENDOR)/
+	cp $(NODE_MODULES)/topojson-client/LICENSE $(VENDOR)/LICENSE.topojson-client
+	cp $(NODE_MODULES)/world-atlas/countries-110m.json $(VENDOR)/
+	cp $(NODE_MODULES)/world-atlas/LICENSE $(VENDOR)/LICENSE.world-atlas
+	touch $@
+
+static: $(VENDOR_STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright's own browser builds cannot be fetched).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 
 demo: $(STAMP)
 	$(BIN)/python -m crawler.demo
@@ -25,7 +51,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -34,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/crawl_benchmark.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(VENDOR) $(NODE_MODULES)
