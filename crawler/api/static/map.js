@@ -116,8 +116,9 @@
     }
     ui.legend.replaceChildren();
     if (!counts.size) {
-      ui.legend.append(element("li", "hint", territories.length
-        ? "No territory matches the filter."
+      const filtered = territories.length || filterQuery().toString();
+      ui.legend.append(element("li", "hint", filtered
+        ? "No territory matches the filters."
         : "No territories have been crawled yet."));
     }
     for (const key of [...counts.keys()].sort()) {
