@@ -7,8 +7,10 @@ import inspect
 import logging
 import math
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -399,21 +401,43 @@ def coverage(
     at: str = typer.Option(
         ..., "--at", metavar="LAT,LON", help="A point in WGS 84, latitude first: 45.5,-122.6"
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        metavar="DATE",
+        help="Answer from the history as of a date (its end, UTC) or an RFC 3339 date-time.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The current coverage entries whose territory contains a point."""
+    """The coverage entries whose territory contains a point, now or as of a past date."""
     lat, lon = _point(at)
-    from storage.territory_index import TerritoryIndex, entries_at
+    moment = _moment(as_of) if as_of is not None else None
+    from storage.coverage_query import covering_point
+    from storage.territory_index import TerritoryIndex
 
-    entries = read(settings, lambda reader: entries_at(reader, TerritoryIndex(), lat, lon))
+    entries = read(
+        settings, lambda reader: covering_point(reader, lat, lon, moment, TerritoryIndex())
+    )
     if as_json:
         print_json(entries)
         return
     from crawler.render import console, coverage_table
 
+    when = f" as of {as_of}" if as_of is not None else ""
     if not entries:
-        console.print(f"no current territory contains {lat},{lon}")
-    coverage_table(entries, title=f"entries covering {lat},{lon}")
+        console.print(f"no territory contained {lat},{lon}{when}")
+    coverage_table(entries, title=f"entries covering {lat},{lon}{when}")
+
+
+def _moment(text: str) -> datetime:
+    from crawler.api.params import BadRequest, as_of
+
+    try:
+        moment = as_of(text)
+    except BadRequest as exc:
+        fail(f"--as-of: {exc}", EXIT_USAGE)
+    assert moment is not None
+    return moment
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -513,6 +537,80 @@ def events_redeliver(
         return
     for name, count in counts.items():
         typer.echo(f"{name}: {count} dead letters delivered")
+
+
+# --- serving and exporting (analysts, other crawlers) --------------------------------------
+
+
+@app.command()
+@with_settings
+def serve(
+    settings: Settings,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port to listen on."),
+) -> None:
+    """The read-only HTTP API under /v1 (OpenAPI at /openapi.json, docs at /docs) and the
+    coverage map at /."""
+    import uvicorn
+
+    from crawler.api.app import create_app
+    from storage.errors import StorageError
+    from storage.reader_pool import ReaderPool
+
+    pool = ReaderPool(settings.database_url)
+    try:
+        pool.open()
+    except StorageError as exc:
+        fail(str(exc))
+    uvicorn.run(create_app(settings, pool), host=host, port=port, log_level="info")
+
+
+class ExportFormat(StrEnum):
+    geojson = "geojson"
+    csv = "csv"
+
+
+class CsvTable(StrEnum):
+    servers = "servers"
+    entries = "entries"
+
+
+@app.command()
+@with_settings
+def export(
+    settings: Settings,
+    fmt: ExportFormat = typer.Argument(..., metavar="geojson|csv", help="What to write."),
+    out: Path | None = typer.Option(
+        None, "--out", help="File to write (replaced whole, only once complete); default stdout."
+    ),
+    table: CsvTable = typer.Option(CsvTable.servers, "--table", help="csv: which table."),
+) -> None:
+    """Current territories as a GeoJSON FeatureCollection, or servers or entries as CSV."""
+    from storage.coverage_query import EntryFilters
+    from storage.exports import entries_csv, feature_collection, servers_csv
+
+    def chunks(reader: Any) -> Iterator[bytes]:
+        if fmt is ExportFormat.geojson:
+            yield from feature_collection(reader, EntryFilters())
+        else:
+            yield (
+                servers_csv(reader) if table is CsvTable.servers else entries_csv(reader)
+            ).encode()
+
+    if out is None:
+        read(settings, lambda reader: sys.stdout.buffer.writelines(chunks(reader)))
+        sys.stdout.buffer.flush()
+        return
+    partial = out.with_name(f".{out.name}.partial")  # renamed over `out` once complete
+    try:
+        with partial.open("wb") as file:
+            read(settings, lambda reader: file.writelines(chunks(reader)))
+        partial.replace(out)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    finally:
+        partial.unlink(missing_ok=True)
+    typer.echo(f"wrote {out}", err=True)
 
 
 @db_app.command("upgrade")

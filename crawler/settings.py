@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     poll_min_interval: int = Field(3600, ge=1, description="Shortest re-poll interval (s).")
     poll_max_interval: int = Field(604800, ge=1, description="Longest re-poll interval (s).")
     http_port: int = Field(9464, ge=0, le=65535, description="Daemon /healthz and /metrics port.")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that `serve` requires on /v1 (none: the API is open).",
+    )
+    api_cors_origins: str = Field(
+        "",
+        description="Comma-separated origins that `serve` allows cross-origin reads from "
+        "(`*` for any; empty: CORS off).",
+    )
+    api_max_bbox_area: float = Field(
+        3600.0,
+        gt=0,
+        le=64800,
+        description="Largest bounding box `serve` answers, in square degrees.",
+    )
+    api_cache_max_age: int = Field(
+        60, ge=0, description="Seconds clients may cache `serve`'s answers (Cache-Control)."
+    )
     respect_robots_txt: bool = Field(
         True,
         description="Honour each origin's robots.txt for the crawler's user agent (turn off only "

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -58,6 +58,23 @@ class Reader:
         """A UTC timestamp column's value as an aware datetime."""
         return as_utc(value)
 
+    def at(self, moment: datetime) -> Any:
+        """`moment` as a parameter compared with timestamp columns (SQLite keeps them as UTC
+        text in SQLAlchemy's format, which sorts as the instants do)."""
+        utc = moment.astimezone(UTC)
+        if self.dialect == "sqlite":
+            return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return utc
+
+    def json_array_has(self, column: str, key: str | None, param: str) -> str:
+        """SQL true when the JSON array at `column` (or its member `key`) holds the string
+        parameter `param`."""
+        if self.dialect == "sqlite":
+            path = f"'$.{key}'" if key else "'$'"
+            return f"EXISTS (SELECT 1 FROM json_each({column}, {path}) j WHERE j.value = :{param})"
+        array = f"(({column})::jsonb -> '{key}')" if key else f"(({column})::jsonb)"
+        return f"{array} @> jsonb_build_array(CAST(:{param} AS text))"
+
 
 def _sqlite_path(url: str) -> str:
     _, _, rest = url.partition("://")
@@ -65,11 +82,13 @@ def _sqlite_path(url: str) -> str:
     return path or ":memory:"
 
 
-def _connect(url: str) -> Reader:
+def connect(url: str) -> Reader:
+    """A reader on `url` as it is (see open_reader); raises StorageError when unreachable."""
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     if scheme == "sqlite":
         try:
-            connection = sqlite3.connect(_sqlite_path(url), timeout=30)
+            # One reader may be handed from thread to thread (the API's pool), never shared.
+            connection = sqlite3.connect(_sqlite_path(url), timeout=30, check_same_thread=False)
             connection.execute("PRAGMA busy_timeout=30000")
         except sqlite3.Error as exc:
             raise StorageError(f"database unreachable: {exc}") from exc
@@ -110,16 +129,21 @@ def _upgrade(url: str) -> None:
     asyncio.run(run())
 
 
+def ensure_current_schema(reader: Reader, url: str) -> None:
+    """Create or upgrade the schema of `url` (which `reader` reads) when missing or behind."""
+    if not _schema_is_current(reader):
+        _upgrade(url)
+
+
 @contextmanager
 def open_reader(url: str) -> Iterator[Reader]:
     """A reader on an up-to-date schema (created or upgraded first when missing or behind).
 
     Raises StorageError when the database cannot be reached.
     """
-    reader = _connect(url)
+    reader = connect(url)
     try:
-        if not _schema_is_current(reader):
-            _upgrade(url)
+        ensure_current_schema(reader, url)
         yield reader
     except reader.errors as exc:
         raise StorageError(f"database query failed: {exc}") from exc

@@ -14,7 +14,7 @@ from crawler.domain.events import cloudevent
 from crawler.domain.relations import confirmation
 from storage.reader import Reader
 
-_SERVER_COLUMNS = """
+SERVER_COLUMNS = """
     s.url, s.canonical_url, s.name, s.status, s.status_since, s.first_seen, s.last_fetched,
     s.last_changed, s.consecutive_failures, s.discovered_via, s.moved_to
 """
@@ -24,7 +24,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _server_json(reader: Reader, row: dict[str, Any], version_count: int) -> dict[str, Any]:
+def server_json(reader: Reader, row: dict[str, Any], version_count: int) -> dict[str, Any]:
     def when(column: str) -> str | None:
         return _iso(reader.timestamp(row[column]))
 
@@ -75,21 +75,21 @@ def list_servers(reader: Reader) -> list[dict[str, Any]]:
     """Every known metadata URL with its status and version count, ordered by URL."""
     rows = reader.rows(
         f"""
-        SELECT {_SERVER_COLUMNS}, COALESCE(v.n, 0) AS version_count
+        SELECT {SERVER_COLUMNS}, COALESCE(v.n, 0) AS version_count
         FROM servers s
         LEFT JOIN (SELECT server_id, count(*) AS n FROM versions GROUP BY server_id) v
             ON v.server_id = s.id
         ORDER BY s.url
         """
     )
-    return [_server_json(reader, row, row["version_count"]) for row in rows]
+    return [server_json(reader, row, row["version_count"]) for row in rows]
 
 
-def _find_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
+def find_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
     candidates, params = reader.in_list("u", urls)
     rows = reader.rows(
         f"""
-        SELECT s.id, {_SERVER_COLUMNS} FROM servers s
+        SELECT s.id, {SERVER_COLUMNS} FROM servers s
         WHERE s.url IN {candidates} OR s.canonical_url IN {candidates}
         ORDER BY CASE WHEN s.url IN {candidates} THEN 0 ELSE 1 END, s.url
         LIMIT 1
@@ -99,24 +99,36 @@ def _find_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _versions(reader: Reader, server_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+def versions_of(
+    reader: Reader,
+    server_id: int,
+    limit: int | None = None,
+    where: str = "",
+    **params: Any,
+) -> list[dict[str, Any]]:
+    """The server's versions with their documents, newest first (`where` narrows them with
+    `params`; a datetime parameter is compared as a timestamp)."""
+    bound = {
+        name: reader.at(value) if isinstance(value, datetime) else value
+        for name, value in params.items()
+    }
     rows = reader.rows(
         f"""
         SELECT v.id, v.version, v.fetched_at, v.last_confirmed_at, v.document_sha256, v.draft,
                v.valid, d.content
         FROM versions v JOIN documents d ON d.sha256 = v.document_sha256
-        WHERE v.server_id = :server_id
+        WHERE v.server_id = :server_id {where}
         ORDER BY v.version DESC
         {"LIMIT " + str(int(limit)) if limit else ""}
         """,
-        {"server_id": server_id},
+        {**bound, "server_id": server_id},
     )
     for row in rows:
         row["content"] = reader.json(row["content"])
     return rows
 
 
-def _version_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
+def version_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "version": row["version"],
         "fetched_at": _iso(reader.timestamp(row["fetched_at"])),
@@ -129,48 +141,80 @@ def _version_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
 
 def show_server(reader: Reader, urls: list[str]) -> dict[str, Any] | None:
     """The server known by any of `urls` with its current version, document and findings."""
-    server = _find_server(reader, urls)
-    if server is None:
-        return None
-    current = next(iter(_versions(reader, server["id"], limit=1)), None)
+    server = find_server(reader, urls)
+    return server_detail(reader, server) if server is not None else None
+
+
+def server_by_id(reader: Reader, server_id: int) -> dict[str, Any] | None:
+    rows = reader.rows(
+        f"SELECT s.id, {SERVER_COLUMNS} FROM servers s WHERE s.id = :id", {"id": server_id}
+    )
+    return rows[0] if rows else None
+
+
+def server_detail(
+    reader: Reader, server: dict[str, Any], as_of: datetime | None = None
+) -> dict[str, Any]:
+    """`server` with its version, document, entries and findings now, or as they stood at
+    `as_of` (the version fetched last by then; null fields when it had none yet)."""
+    fetched_by = "AND v.fetched_at <= :at" if as_of is not None else ""
+    found = versions_of(reader, server["id"], limit=1, where=fetched_by, at=as_of)
+    current = found[0] if found else None
     [count] = reader.rows(
         "SELECT count(*) AS n FROM versions WHERE server_id = :server_id",
         {"server_id": server["id"]},
     )
+    version_id = current["id"] if current else None
     findings = reader.rows(
-        """
+        f"""
         SELECT rule, severity, url, pointer, section, message, version_id FROM findings
-        WHERE server_id = :server_id AND (version_id IS NULL OR version_id = :version_id)
+        WHERE server_id = :server_id AND (version_id = :version_id
+              {"" if as_of is not None else "OR version_id IS NULL"})
         ORDER BY CASE WHEN version_id IS NULL THEN 0 ELSE 1 END, id
         """,
-        {"server_id": server["id"], "version_id": current["id"] if current else None},
+        {"server_id": server["id"], "version_id": version_id},
     )
     return {
-        **_server_json(reader, server, count["n"]),
-        **_relations(reader, server["url"], current["id"] if current else None),
-        "current_version": _version_json(reader, current) if current else None,
+        **server_json(reader, server, count["n"]),
+        **_relations(reader, server["url"], version_id),
+        "current_version": version_json(reader, current) if current else None,
         "document": current["content"] if current else None,
-        "coverage_entries": _current_entries(reader, server["id"]),
-        "oauth_metadata": _current_oauth(reader, server["id"]),
+        "coverage_entries": entries_of(reader, server["id"], as_of),
+        "oauth_metadata": _oauth_of(reader, server["id"], as_of),
         "findings": [_finding_json(f) for f in findings],
     }
 
 
-def _current_entries(reader: Reader, server_id: int) -> list[dict[str, Any]]:
-    """The server's coverage entries as they stand now, mapped onto the current draft, each
-    with a summary of its current territory (null when it has none)."""
+def in_effect(reader: Reader, alias: str, as_of: datetime | None) -> tuple[str, dict[str, Any]]:
+    """SQL true for the rows of a versioned table (`valid_from`, `valid_to`) current now, or
+    current at `as_of`, and its parameters."""
+    if as_of is None:
+        return f"{alias}.valid_to IS NULL", {}
+    return (
+        f"({alias}.valid_from <= :at AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :at))",
+        {"at": reader.at(as_of)},
+    )
+
+
+def entries_of(
+    reader: Reader, server_id: int, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The server's coverage entries now (or at `as_of`), mapped onto the current draft, each
+    with a summary of its territory (null when it has none)."""
+    entry_current, params = in_effect(reader, "c", as_of)
+    territory_current, _ = in_effect(reader, "t", as_of)
     rows = reader.rows(
-        """
+        f"""
         SELECT c.entry_id, c.version, c.model, c.valid, c.valid_from, c.last_confirmed_at,
                t.url AS territory_url, t.version AS territory_version, t.area_km2, t.vertices,
                t.min_lon, t.min_lat, t.max_lon, t.max_lat
         FROM coverage_entries c
         LEFT JOIN territories t ON t.server_id = c.server_id AND t.entry_id = c.entry_id
-             AND t.valid_to IS NULL
-        WHERE c.server_id = :server_id AND c.valid_to IS NULL
+             AND {territory_current}
+        WHERE c.server_id = :server_id AND {entry_current}
         ORDER BY c.entry_id
         """,
-        {"server_id": server_id},
+        {**params, "server_id": server_id},
     )
     return [
         {
@@ -180,13 +224,13 @@ def _current_entries(reader: Reader, server_id: int) -> list[dict[str, Any]]:
             "valid": bool(row["valid"]),
             "first_seen": _iso(reader.timestamp(row["valid_from"])),
             "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
-            "territory": _territory_summary(row),
+            "territory": territory_summary(row),
         }
         for row in rows
     ]
 
 
-def _territory_summary(row: dict[str, Any]) -> dict[str, Any] | None:
+def territory_summary(row: dict[str, Any]) -> dict[str, Any] | None:
     if row["territory_url"] is None:
         return None
     return {
@@ -198,14 +242,15 @@ def _territory_summary(row: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _current_oauth(reader: Reader, server_id: int) -> dict[str, Any] | None:
-    """The server's OAuth metadata as it stands now: where it was read and what it offers."""
+def _oauth_of(reader: Reader, server_id: int, as_of: datetime | None) -> dict[str, Any] | None:
+    """The server's OAuth metadata now (or at `as_of`): where it was read, what it offers."""
+    current, params = in_effect(reader, "o", as_of)
     rows = reader.rows(
-        """
+        f"""
         SELECT url, well_known, version, valid, summary, valid_from, last_confirmed_at
-        FROM oauth_metadata WHERE server_id = :server_id AND valid_to IS NULL
+        FROM oauth_metadata o WHERE server_id = :server_id AND {current}
         """,
-        {"server_id": server_id},
+        {**params, "server_id": server_id},
     )
     if not rows:
         return None
@@ -272,23 +317,49 @@ def _finding_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def server_history(reader: Reader, urls: list[str]) -> list[dict[str, Any]] | None:
     """Every version of the server, newest first, each with what changed from the one before."""
-    server = _find_server(reader, urls)
-    if server is None:
+    server = find_server(reader, urls)
+    return history_of(reader, server["id"]) if server is not None else None
+
+
+def history_of(reader: Reader, server_id: int) -> list[dict[str, Any]]:
+    rows = versions_of(reader, server_id)
+    return [
+        {**version_json(reader, row), **changes(previous, row)}
+        for row, previous in zip(rows, [*rows[1:], None], strict=True)
+    ]
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    """What changed from version `before` (None: there was none) to version `after`."""
+    if before is None:
+        return {"changes": ["first version"], "patch": []}
+    return {
+        "changes": describe_changes(before["content"], after["content"])
+        or ["no change in content"],
+        "patch": json_patch(before["content"], after["content"]),
+    }
+
+
+def version_of(reader: Reader, server_id: int, version: int) -> dict[str, Any] | None:
+    """One version with its document as published."""
+    rows = versions_of(reader, server_id, where="AND v.version = :version", version=version)
+    return {**version_json(reader, rows[0]), "document": rows[0]["content"]} if rows else None
+
+
+def difference(reader: Reader, server_id: int, since: int, until: int) -> dict[str, Any] | None:
+    """What changed between two versions of a server (None when either does not exist)."""
+    rows = versions_of(
+        reader, server_id, where="AND v.version IN (:since, :until)", since=since, until=until
+    )
+    by_number = {row["version"]: row for row in rows}
+    if since not in by_number or until not in by_number:
         return None
-    rows = _versions(reader, server["id"])
-    history = []
-    for row, previous in zip(rows, [*rows[1:], None], strict=True):
-        entry = _version_json(reader, row)
-        if previous is None:
-            entry["changes"] = ["first version"]
-            entry["patch"] = []
-        else:
-            entry["changes"] = describe_changes(previous["content"], row["content"]) or [
-                "no change in content (served again after another version)"
-            ]
-            entry["patch"] = json_patch(previous["content"], row["content"])
-        history.append(entry)
-    return history
+    before, after = by_number[since], by_number[until]
+    return {
+        "from": version_json(reader, before),
+        "to": version_json(reader, after),
+        **changes(before, after),
+    }
 
 
 def entries_with_territories(reader: Reader, territory_ids: list[int]) -> list[dict[str, Any]]:
@@ -297,33 +368,49 @@ def entries_with_territories(reader: Reader, territory_ids: list[int]) -> list[d
     if not territory_ids:
         return []
     ids, params = reader.in_list("t", territory_ids)
-    rows = reader.rows(
+    return [
+        entry_json(reader, row)
+        for row in entry_rows(reader, f"t.id IN {ids} AND c.valid_to IS NULL", params)
+    ]
+
+
+def entry_rows(
+    reader: Reader,
+    where: str,
+    params: dict[str, Any],
+    geometry: bool = False,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Coverage entries joined with their territories (`t`) and servers (`s`) where `where`
+    holds, ordered by server URL and entry id; with the territory's WKB when `geometry`."""
+    return reader.rows(
         f"""
-        SELECT s.url AS server_url, c.entry_id, c.model, c.valid,
+        SELECT s.id AS server_id, s.url AS server_url, c.entry_id, c.model, c.valid,
                t.url AS territory_url, t.version AS territory_version, t.area_km2, t.vertices,
                t.min_lon, t.min_lat, t.max_lon, t.max_lat
+               {", t.geometry" if geometry else ""}
         FROM territories t
         JOIN coverage_entries c ON c.server_id = t.server_id AND c.entry_id = t.entry_id
-             AND c.valid_to IS NULL
         JOIN servers s ON s.id = t.server_id
-        WHERE t.id IN {ids}
+        WHERE {where}
         ORDER BY s.url, c.entry_id
+        {"LIMIT " + str(int(limit)) if limit else ""}
         """,
         params,
     )
-    found = []
-    for row in rows:
-        model = reader.json(row["model"])
-        found.append(
-            {
-                "server_url": row["server_url"],
-                "entry_id": row["entry_id"],
-                **{key: model.get(key) for key in _ENTRY_FIELDS},
-                "valid": bool(row["valid"]),
-                "territory": _territory_summary(row),
-            }
-        )
-    return found
+
+
+def entry_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
+    """An `entry_rows` row as `coverage --json` prints it."""
+    model = reader.json(row["model"])
+    return {
+        "server_id": row["server_id"],
+        "server_url": row["server_url"],
+        "entry_id": row["entry_id"],
+        **{key: model.get(key) for key in _ENTRY_FIELDS},
+        "valid": bool(row["valid"]),
+        "territory": territory_summary(row),
+    }
 
 
 _ENTRY_FIELDS = (

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -40,9 +41,9 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database of this session's own on the Postgres server, migrated to head."""
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
+    """A database of its own on the Postgres server, migrated to head, dropped afterwards."""
     admin = os.environ.get("CDS_CRAWLER_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     name = f"cds_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -53,10 +54,19 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"Postgres is required in CI and unreachable at {admin}: {exc}")
         pytest.skip(f"Postgres unreachable at {admin}: {exc}")
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    _migrate(url)
-    yield url
-    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(_libpq(admin), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this session's own on the Postgres server, migrated to head."""
+    with own_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

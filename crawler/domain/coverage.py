@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crawler.domain import rules
@@ -141,31 +141,43 @@ _ENTRIES = "coverage_entries"
 _ENTRIES_POINTER = "/" + _ENTRIES
 _LISTING_MEMBERS = (_ENTRIES, "next", "previous")
 
-_TYPES = frozenset({"geographic", "logical"})
-_ROLES = frozenset({"authoritative", "official", "aggregator"})
-_INFRASTRUCTURE_TYPES = frozenset(
-    {
-        "distribution_utility",
-        "metering_provider",
-        "supplier",
-        "generator",
-        "market_operator",
-        "distribution_service_operator",
-        "transmission_service_operator",
-        "service_provider",
-    }
-)
-_COMMODITY_TYPES = frozenset(
-    {
-        "electricity",
-        "natural_gas",
-        "fuel_oil",
-        "water",
-        "wastewater",
-        "trash",
-        "distributed_energy",
-    }
-)
+
+class EntryType(StrEnum):
+    GEOGRAPHIC = "geographic"
+    LOGICAL = "logical"
+
+
+class Role(StrEnum):
+    AUTHORITATIVE = "authoritative"
+    OFFICIAL = "official"
+    AGGREGATOR = "aggregator"
+
+
+class InfrastructureType(StrEnum):
+    DISTRIBUTION_UTILITY = "distribution_utility"
+    METERING_PROVIDER = "metering_provider"
+    SUPPLIER = "supplier"
+    GENERATOR = "generator"
+    MARKET_OPERATOR = "market_operator"
+    DISTRIBUTION_SERVICE_OPERATOR = "distribution_service_operator"
+    TRANSMISSION_SERVICE_OPERATOR = "transmission_service_operator"
+    SERVICE_PROVIDER = "service_provider"
+
+
+class CommodityType(StrEnum):
+    ELECTRICITY = "electricity"
+    NATURAL_GAS = "natural_gas"
+    FUEL_OIL = "fuel_oil"
+    WATER = "water"
+    WASTEWATER = "wastewater"
+    TRASH = "trash"
+    DISTRIBUTED_ENERGY = "distributed_energy"
+
+
+_TYPES = frozenset(EntryType)
+_ROLES = frozenset(Role)
+_INFRASTRUCTURE_TYPES = frozenset(InfrastructureType)
+_COMMODITY_TYPES = frozenset(CommodityType)
 # CDSC-WG1-02 3.1 adds oauth, as for metadata objects.
 _CAPABILITIES = frozenset({"coverage", "oauth"})
 
