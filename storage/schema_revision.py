@@ -1,3 +1,3 @@
 """The Alembic revision the code expects, importable without SQLAlchemy (see storage.reader)."""
 
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
