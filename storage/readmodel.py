@@ -325,7 +325,8 @@ def history_of(reader: Reader, server_id: int) -> list[dict[str, Any]]:
     rows = versions_of(reader, server_id)
     return [
         {**version_json(reader, row), **changes(previous, row)}
-        for row, previous in zip(rows, [*rows[1:], None], strict=True)
+        # each version with the one before it; none for the first (nor for no version at all)
+        for row, previous in zip(rows, [*rows[1:], None], strict=False)
     ]
 
 
