@@ -45,6 +45,10 @@ VALID_VALUES = {
     "coverage_spot_checks": "4",
     "coverage_spot_check_interval": "60",
     "fetch_log_retention_days": "0",
+    "api_token": "config-test-token",
+    "api_cors_origins": "https://maps.example.org",
+    "api_max_bbox_area": "100",
+    "api_cache_max_age": "30",
 }
 NUMERIC_FIELDS = [name for name, field in flag_fields().items() if field.annotation in (int, float)]
 
