@@ -15,7 +15,6 @@ from playwright.sync_api import Page
 
 from crawler.testing import LoopbackServer, Response
 from tests.browser.chromium import Chromium, chromium
-from tests.browser.serving import serving
 from tests.cli import run_cli
 from tests.federation import (
     LOOPBACK,
@@ -26,6 +25,7 @@ from tests.federation import (
     running_server,
 )
 from tests.geometry import Ring, box, covers, multipolygon, polygon
+from tests.serving import serving
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 VENDOR = Path(__file__).parents[2] / "crawler" / "api" / "static" / "vendor"
