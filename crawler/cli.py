@@ -562,7 +562,14 @@ def serve(
         pool.open()
     except StorageError as exc:
         fail(str(exc))
-    uvicorn.run(create_app(settings, pool), host=host, port=port, log_level="info")
+    # An event stream never ends by itself: a stop waits this long for its clients, no longer.
+    uvicorn.run(
+        create_app(settings, pool),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 class ExportFormat(StrEnum):

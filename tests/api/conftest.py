@@ -152,7 +152,11 @@ def crawled(
 def api_client(crawled: Crawled, **settings: Any) -> Iterator[httpx.Client]:
     """`serve`'s application under uvicorn on a loopback port, and a client of it."""
     app = create_app(Settings(database_url=crawled.database_url, **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -66,6 +68,35 @@ def test_events_page_by_sequence(api: httpx.Client, crawled: Crawled) -> None:
     rest = api.get("/v1/events", params={"after": first["next"], "limit": 1000}).json()
     assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in every["items"]]
     assert api.get("/v1/events", params={"after": -1}).status_code == 400
+
+
+def streamed(api: httpx.Client, count: int, **options: Any) -> list[dict[str, Any]]:
+    """The first `count` server-sent events of /v1/events/stream, parsed."""
+    found: list[dict[str, Any]] = []
+    with api.stream("GET", "/v1/events/stream", **options) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        for line in answer.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+                continue
+            event = json.loads(fields["data"])
+            assert fields["id"] == str(event["sequence"])
+            assert fields["event"] == event["type"]
+            found.append(event)
+            if len(found) == count:
+                return found
+    raise AssertionError("the stream ended")
+
+
+def test_events_stream_as_server_sent_events(api: httpx.Client) -> None:
+    listed = api.get("/v1/events", params={"limit": 4}).json()["items"]
+    assert streamed(api, 3) == listed[:3]
+    resumed = streamed(api, 2, headers={"Last-Event-ID": str(listed[1]["sequence"])})
+    assert resumed == listed[2:4]
+    after = streamed(api, 1, params={"after": listed[2]["sequence"]})
+    assert after == listed[3:4]
 
 
 def test_territories_export_as_one_geojson_feature_collection(api: httpx.Client) -> None:

@@ -20,6 +20,8 @@ def test_no_generated_request_meets_a_server_error(api: httpx.Client, tmp_path: 
             str(SCHEMATHESIS),
             "run",
             f"{api.base_url}/openapi.json",
+            "--exclude-path",
+            "/v1/events/stream",  # never ends: tested on its own
             "--checks",
             "not_a_server_error",
             "--phases",
