@@ -13,7 +13,7 @@ import shapely
 
 from storage.coverage_query import EntryFilters
 from storage.reader import Reader
-from storage.readmodel import entry_json, entry_rows, list_servers
+from storage.readmodel import ENTRY_FIELDS, entry_json, entry_rows, list_servers
 
 _BATCH = 500
 Link = Callable[[int, str], str]
@@ -117,22 +117,7 @@ def server_csv_rows(reader: Reader) -> Iterator[list[Any]]:
         yield [server[column] for column in SERVER_CSV_COLUMNS]
 
 
-ENTRY_CSV_COLUMNS = (
-    "server_url",
-    "entry_id",
-    "entity_name",
-    "name",
-    "type",
-    "role",
-    "country",
-    "commodity_types",
-    "infrastructure_types",
-    "capabilities",
-    "updated",
-    "valid",
-    "territory_url",
-    "area_km2",
-)
+ENTRY_CSV_COLUMNS = ("server_url", "entry_id", *ENTRY_FIELDS, "valid", "territory_url", "area_km2")
 
 
 def entry_csv_rows(reader: Reader) -> Iterator[list[Any]]:

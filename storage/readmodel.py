@@ -408,13 +408,13 @@ def entry_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
         "server_id": row["server_id"],
         "server_url": row["server_url"],
         "entry_id": row["entry_id"],
-        **{key: model.get(key) for key in _ENTRY_FIELDS},
+        **{key: model.get(key) for key in ENTRY_FIELDS},
         "valid": bool(row["valid"]),
         "territory": territory_summary(row),
     }
 
 
-_ENTRY_FIELDS = (
+ENTRY_FIELDS = (
     "entity_name",
     "name",
     "type",

@@ -66,6 +66,18 @@ def _publish(server: LoopbackServer, name: str, title: str, entries: list[Any] |
     server.route(f"/{name}{WELL_KNOWN}", Response.json(metadata_document(url, **members)))
 
 
+def _berlin_grid(server: LoopbackServer) -> Any:
+    return _entry(
+        server,
+        "berlin",
+        "b-electric",
+        box(13, 52, 14, 53),
+        entity_name="Berlin Netz",
+        country="DE",
+        name="Berlin grid",
+    )
+
+
 def _first(server: LoopbackServer) -> None:
     electric = _entry(server, "north", "n-electric", box(-100, 30, -99, 31), name="North wires")
     gas = _entry(
@@ -78,15 +90,7 @@ def _first(server: LoopbackServer) -> None:
         commodity_types=["natural_gas"],
     )
     _publish(server, "north", "North Power", [electric, gas])
-    berlin = _entry(
-        server,
-        "berlin",
-        "b-electric",
-        box(13, 52, 14, 53),
-        entity_name="Berlin Netz",
-        country="DE",
-        name="Berlin grid",
-    )
+    berlin = _berlin_grid(server)
     _publish(server, "berlin", "Berlin Netz", [berlin])
     _publish(server, "plain", "Plain Utility", None)
 
@@ -94,15 +98,7 @@ def _first(server: LoopbackServer) -> None:
 def _second(server: LoopbackServer) -> None:
     electric = _entry(server, "north", "n-electric", box(-100, 30, -98, 31), name="North wires")
     _publish(server, "north", "North Power and Light", [electric])
-    berlin = _entry(
-        server,
-        "berlin",
-        "b-electric",
-        box(13, 52, 14, 53),
-        entity_name="Berlin Netz",
-        country="DE",
-        name="Berlin grid",
-    )
+    berlin = _berlin_grid(server)
     water = _entry(
         server,
         "berlin",
