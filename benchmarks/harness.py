@@ -866,6 +866,7 @@ Each section below is written by one script under `benchmarks/`, between its
 .venv/bin/python benchmarks/workers_benchmark.py --servers 5000 --section workers-5000 \\
     --write docs/benchmarks.md
 .venv/bin/python benchmarks/claim_benchmark.py --write docs/benchmarks.md
+.venv/bin/python benchmarks/api_benchmark.py --write docs/benchmarks.md
 ```
 
 Every section but the crawl section states the code it measured (commit, uncommitted
