@@ -58,6 +58,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.started = time.monotonic()
         self.polling: asyncio.Task[None] | None = None
+        self.delivering = asyncio.Lock()
 
     async def run(self) -> None:
         """Poll and run the periodic jobs until SIGTERM or SIGINT; then stop claiming, give
@@ -157,7 +158,9 @@ class Daemon:
     async def _deliver(self) -> None:
         if not self.sinks:
             return
-        async with singleton(self.engine, "delivery") as mine:
+        # The last delivery on stop waits for a periodic one in flight, then sends the rest:
+        # run side by side, both would send the same batch.
+        async with self.delivering, singleton(self.engine, "delivery") as mine:
             if mine:
                 reports = await deliver_pending(self.engine, self.sinks)
                 delivered = {name: r.delivered for name, r in reports.items() if r.delivered}

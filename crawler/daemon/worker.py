@@ -4,7 +4,6 @@ crawl, schedule each target's next poll, give the hosts back."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ class _Round:
     due: dict[str, Due]
     host_polls: dict[str, int] = field(default_factory=dict)
     host_failures: dict[str, int] = field(default_factory=dict)
+    recorded: int = 0  # targets whose polls are recorded
     pauses: dict[str, datetime] = field(default_factory=dict)
 
     def note(self, host: str, failed: bool, retry_after: datetime | None) -> None:
@@ -72,44 +72,89 @@ class Worker:
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.rng = random.Random()
         self.polled = 0  # targets polled since start
+        self.in_flight = 0  # targets claimed and not yet recorded
+        self._room = asyncio.Event()  # set when targets are recorded or a round ends
 
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:
-        """Work rounds until `stopping` is set; between rounds with nothing due, wait."""
-        wait_s = idle_s
-        while not stopping.is_set():
-            try:
-                polled = await self.round()
-                wait_s = idle_s
-            except Exception:
-                # The database went away, say: what was not recorded stays due; try again,
-                # less often while it keeps failing.
-                log.exception("round failed")
-                polled, wait_s = 0, min(60.0, wait_s * 2)
-            if polled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), wait_s)
+        """Claim and poll until `stopping` is set, then let the rounds in flight end.
 
-    async def round(self) -> int:
-        """Lease hosts with due work, poll it, release them; the targets polled."""
+        Up to `servers_in_progress` targets are in flight at once, in overlapping rounds: a
+        new round claims hosts as soon as a quarter of that room is free, so a slow host
+        holds back its own round only, never the worker's next claim.
+        """
+        rounds: set[asyncio.Task[None]] = set()
+        wait_s = idle_s
+        try:
+            while not stopping.is_set():
+                self._room.clear()  # what is recorded from here on wakes the wait below
+                room = self.batch - self.in_flight
+                started = 0
+                if room >= max(1, self.batch // 4) or not rounds:
+                    try:
+                        started = await self._start_round(room, rounds)
+                        wait_s = idle_s
+                    except Exception:
+                        # The database went away, say: what was not recorded stays due; try
+                        # again, less often while it keeps failing.
+                        log.exception("claim failed")
+                        wait_s = min(60.0, wait_s * 2)
+                if not started:
+                    await self._until_room(stopping, wait_s)
+        except asyncio.CancelledError:
+            for task in rounds:
+                task.cancel()  # each gives its hosts back; what it did not record stays due
+            await asyncio.gather(*rounds, return_exceptions=True)
+            raise
+        # Stopping: the rounds in flight end (cancelling this wait cancels them too).
+        await asyncio.gather(*rounds)
+
+    @property
+    def batch(self) -> int:
+        return self.settings.servers_in_progress
+
+    async def _start_round(self, room: int, rounds: set[asyncio.Task[None]]) -> int:
+        """Lease up to `room` hosts with due work and start polling them; the targets due."""
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            leased = await schedule.claim(
-                conn, self.owner, self.settings.servers_in_progress, self.lease, now
-            )
+            leased = await schedule.claim(conn, self.owner, room, self.lease, now)
         if not leased:
             return 0
-        self.metrics.leases_held.set(len(leased))
-        work = _Round({})
+        self.metrics.leases_held.inc(len(leased))
         try:
             async with self.engine.connect() as conn:
-                work.due = {d.url: d for d in await schedule.due_targets(conn, leased, now)}
+                due = {d.url: d for d in await schedule.due_targets(conn, leased, now)}
+        except BaseException:
+            await self._release(leased, _Round({}))
+            raise
+        work = _Round(due)
+        self.in_flight += len(due)
+        task = asyncio.create_task(self._round(leased, work))
+        rounds.add(task)
+        task.add_done_callback(rounds.discard)
+        return len(due)
+
+    async def _round(self, leased: Sequence[str], work: _Round) -> None:
+        """Poll the round's due targets, then give its hosts back."""
+        try:
             if work.due:
                 await self._poll(leased, work)
+        except Exception:
+            log.exception("round failed")  # what was not recorded stays due
         finally:
+            self.in_flight -= len(work.due) - work.recorded
+            self._room.set()
             await self._release(leased, work)
-            self.metrics.leases_held.set(0)
-        self.polled += len(work.due)
-        return len(work.due)
+            self.metrics.leases_held.dec(len(leased))
+            self.polled += work.recorded
+
+    async def _until_room(self, stopping: asyncio.Event, wait_s: float) -> None:
+        """Until a round records polls or ends, `stopping` is set, or `wait_s` pass."""
+        waiters = [asyncio.create_task(stopping.wait()), asyncio.create_task(self._room.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _poll(self, leased: Sequence[str], work: _Round) -> None:
         targets = [
@@ -176,6 +221,9 @@ class Worker:
             self._count(poll, change)
         async with self.engine.begin() as conn:
             await schedule.reschedule(conn, polled)
+        work.recorded += len(polled)
+        self.in_flight -= len(polled)
+        self._room.set()
 
     def _next(self, due: Due, poll: Poll, change: Change, work: _Round, now: datetime) -> Polled:
         outcome = _outcome(poll, change)

@@ -143,3 +143,35 @@ def test_a_killed_worker_s_share_is_finished_by_the_others_after_its_leases_expi
     assert max(federation.requests.values()) <= 2  # at most once more: what it had in flight
     assert max(federation.most_in_flight.values()) <= LIMIT
     assert finished_after < LEASE_S + 30  # its leases expired, then its hosts were polled
+
+
+def test_a_slow_host_holds_back_only_its_own_round(postgres_database: str, tmp_path: Path) -> None:
+    """Three hosts answer after 20 s, sixty at once: with 16 targets leased at a time, the
+    worker keeps claiming the fast hosts while the slow ones are still answering."""
+    slow, fast = 3, 60
+    server = LoopbackServer([f"127.0.3.{n}" for n in range(1, slow + fast + 1)])
+    answering: Counter[str] = Counter()
+
+    async def answer(request: Request, _writer: asyncio.StreamWriter) -> Response:
+        url = f"http://{request.local_host}:{server.port}{request.path}"
+        if request.local_host in server.hosts[:slow]:
+            answering[url] += 1
+            await asyncio.sleep(20)
+        return Response.json(metadata_document(url))
+
+    stop = server.start_in_thread()
+    server.route("/utility.json", answer)
+    try:
+        urls = [server.url("/utility.json", host) for host in server.hosts]
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("\n".join(urls) + "\n")
+        assert run_cli(postgres_database, "seeds", "import", str(seeds), env=LOOPBACK).code == 0
+        grace = {"CDS_CRAWLER_STOP_GRACE": "1"}  # the slow answers are abandoned on stop
+        with running_daemon(
+            postgres_database, tmp_path / "worker.log", **WORKER, **grace
+        ) as worker:
+            wait_for("the fast hosts polled", lambda: polled(postgres_database) == fast, 15)
+            assert sum(answering.values()) == slow  # the slow ones are still answering
+            assert worker.stop(timeout=60) == 0
+    finally:
+        stop()
