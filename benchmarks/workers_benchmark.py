@@ -541,7 +541,6 @@ def reading_notes(result: Result, args: argparse.Namespace, hosts: int) -> list[
     rate = float(args.settings.get("per_host_rate", defaults.per_host_rate))
     batch = Settings.model_construct(concurrency=concurrency).servers_in_progress
     per_host = -(-args.servers // hosts)
-    rounds = -(-hosts // batch)
     politeness = (
         f"each host serves {per_host} URL{'s' if per_host > 1 else ''}, so a host sees at "
         f"most {per_host + 1} "
@@ -559,11 +558,12 @@ def reading_notes(result: Result, args: argparse.Namespace, hosts: int) -> list[
         "request a worker looks for a stored copy of the origin's robots.txt in the database, "
         "asks the server for it, and stores it: a read and a write transaction and a request "
         "more per target than a later poll costs.",
-        f"- Rounds: a worker leases up to {batch} hosts at a time (4 x `CDS_CRAWLER_CONCURRENCY`"
-        f" = {concurrency}), polls their due targets with up to {concurrency} requests in "
-        "flight, records them, and gives the hosts back before it claims again; a round "
-        f"ends with its slowest poll. {hosts:,} hosts make {rounds} full or partial rounds "
-        "for one worker; two share them, each claiming what the other does not hold.",
+        f"- Rounds: a worker keeps up to {batch} targets in flight (4 x "
+        f"`CDS_CRAWLER_CONCURRENCY` = {concurrency}) with up to {concurrency} requests at "
+        "once, in overlapping rounds: each leases hosts, polls their due targets, records "
+        f"them and gives the hosts back, and a new round claims as soon as a quarter of the "
+        "room is free. Two workers share the hosts, each claiming what the other does not "
+        "hold.",
         "",
     ]
 
