@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
@@ -94,6 +95,7 @@ def _errors(app: FastAPI) -> None:
         return error(503, "database_unavailable", str(exc))
 
 
-def _problem(item: dict[str, object]) -> str:
-    location = ".".join(str(part) for part in item.get("loc", ()) if part != "query")  # type: ignore[attr-defined]
+def _problem(item: Mapping[str, Any]) -> str:
+    """`lat: Input should be less than or equal to 90`, from one of pydantic's errors."""
+    location = ".".join(str(part) for part in item.get("loc", ()) if part != "query")
     return f"{location}: {item.get('msg')}"
