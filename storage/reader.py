@@ -95,12 +95,16 @@ def connect(url: str) -> Reader:
         return Reader(connection, "sqlite", (sqlite3.Error,))
     if scheme in ("postgresql", "postgres"):
         import psycopg
+        from psycopg.types.json import set_json_loads
 
         conninfo = "postgresql://" + url.split("://", 1)[1]
         try:
             pg = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise StorageError(f"database unreachable: {exc}") from exc
+        # JSON columns decoded by orjson rather than the standard library: several times
+        # faster on the entries and documents that listings and exports read.
+        set_json_loads(orjson.loads, pg)
         return Reader(pg, "postgresql", (psycopg.Error,))
     raise StorageError(f"unsupported database URL scheme {scheme!r}")
 

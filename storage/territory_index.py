@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import numpy as np
@@ -18,15 +20,22 @@ class TerritoryIndex:
     """A spatial index over the current territories (`valid_to` null) of one database.
 
     `refresh` costs one small query when nothing changed: a new version raises the highest
-    current row id, and a closed one lowers the count, so either rebuilds the tree.
+    current row id, and a closed one lowers the count, so either rebuilds the tree. With
+    `recheck_s`, it asks at most that often (answers may then lag a crawl by as much).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recheck_s: float = 0.0) -> None:
+        self._recheck_s = recheck_s  # a server answering many points checks at most this often
+        self._checked_at = -math.inf
         self._generation: tuple[Any, ...] | None = None
         self._tree: STRtree | None = None
         self._row_ids: np.ndarray[Any, np.dtype[np.int64]] = np.empty(0, dtype=np.int64)
 
     def refresh(self, reader: Reader) -> None:
+        now = time.monotonic()
+        if self._tree is not None and now - self._checked_at < self._recheck_s:
+            return
+        self._checked_at = now
         row = reader.rows(_GENERATION)[0]
         generation = (row["n"], row["last"])
         if generation == self._generation:

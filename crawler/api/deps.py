@@ -21,7 +21,8 @@ from storage.territory_index import TerritoryIndex
 class ApiState:
     settings: Settings
     pool: ReaderPool
-    index: TerritoryIndex = field(default_factory=TerritoryIndex)
+    # The check for new territories scans them on Postgres: once a second is enough.
+    index: TerritoryIndex = field(default_factory=lambda: TerritoryIndex(recheck_s=1.0))
     index_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
