@@ -23,15 +23,7 @@ install: $(STAMP)
 
 $(VENDOR_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
-	rm -rf $(VENDOR)
-	mkdir -p $(VENDOR)/images
-	cp $(NODE_MODULES)/leaflet/dist/leaflet.js $(NODE_MODULES)/leaflet/dist/leaflet.css $(VENDOR)/
-	cp $(NODE_MODULES)/leaflet/dist/images/*.png $(VENDOR)/images/
-	cp $(NODE_MODULES)/leaflet/LICENSE $(VENDOR)/LICENSE.leaflet
-	cp $(NODE_MODULES)/topojson-client/dist/topojson-client.min.js $(VENDOR)/
-	cp $(NODE_MODULES)/topojson-client/LICENSE $(VENDOR)/LICENSE.topojson-client
-	cp $(NODE_MODULES)/world-atlas/countries-110m.json $(VENDOR)/
-	cp $(NODE_MODULES)/world-atlas/LICENSE $(VENDOR)/LICENSE.world-atlas
+	sh web/vendor.sh $(VENDOR)
 	touch $@
 
 static: $(VENDOR_STAMP)
