@@ -561,8 +561,8 @@ def reading_notes(result: Result, args: argparse.Namespace, hosts: int) -> list[
         f"- Rounds: a worker keeps up to {batch} targets in flight (4 x "
         f"`CDS_CRAWLER_CONCURRENCY` = {concurrency}) with up to {concurrency} requests at "
         "once, in overlapping rounds: each leases hosts, polls their due targets, records "
-        f"them and gives the hosts back, and a new round claims as soon as a quarter of the "
-        "room is free. Two workers share the hosts, each claiming what the other does not "
+        f"them and gives the hosts back, and a new round claims as soon as three quarters of "
+        "the room are free. Two workers share the hosts, each claiming what the other does not "
         "hold.",
         "",
     ]

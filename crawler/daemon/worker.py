@@ -78,9 +78,11 @@ class Worker:
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:
         """Claim and poll until `stopping` is set, then let the rounds in flight end.
 
-        Up to `servers_in_progress` targets are in flight at once, in overlapping rounds: a
-        new round claims hosts as soon as a quarter of that room is free, so a slow host
-        holds back its own round only, never the worker's next claim.
+        Up to `servers_in_progress` targets are in flight at once, in rounds that overlap at
+        their tails: a new round claims hosts as soon as three quarters of that room are free,
+        so a few slow hosts hold back their own round only, never the worker's next claim.
+        Smaller, more frequent rounds would cost more than they gain: each is a recorded
+        crawl whose writes are batched on their own.
         """
         rounds: set[asyncio.Task[None]] = set()
         wait_s = idle_s
@@ -89,7 +91,7 @@ class Worker:
                 self._room.clear()  # what is recorded from here on wakes the wait below
                 room = self.batch - self.in_flight
                 started = 0
-                if room >= max(1, self.batch // 4) or not rounds:
+                if room >= max(1, self.batch * 3 // 4) or not rounds:
                     try:
                         started = await self._start_round(room, rounds)
                         wait_s = idle_s
