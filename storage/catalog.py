@@ -110,66 +110,51 @@ def servers_page(
     return items, (page[-1]["url"] if len(rows) > limit else None)
 
 
-_FACETS = ("countries", "roles", "commodity_types", "infrastructure_types", "capabilities")
-
-
 def _facets(reader: Reader, server_ids: list[int]) -> dict[int, dict[str, list[str]]]:
     """What each server's current coverage entries name: countries, roles, commodities,
-    infrastructure types and capabilities (with the document's own capabilities). The
-    database lists the distinct values, so no entry is decoded here."""
-    facets = {server_id: {key: set[str]() for key in _FACETS} for server_id in server_ids}
-    if not server_ids:
-        return {}
-    ids, params = reader.in_list("s", server_ids)
-    current = f"c.valid_to IS NULL AND c.server_id IN {ids}"
-    parts = [
-        f"SELECT DISTINCT c.server_id, '{facet}' AS facet, c.{column} AS value "
-        f"FROM coverage_entries c WHERE {current} AND c.{column} IS NOT NULL"
-        for facet, column in (("countries", "country"), ("roles", "role"))
-    ]
-    parts += [
-        _array_values(reader, "coverage_entries c", "c.model", key, current)
-        for key in ("commodity_types", "infrastructure_types", "capabilities")
-    ]
-    latest = f"v.id IN (SELECT max(id) FROM versions WHERE server_id IN {ids} GROUP BY server_id)"
-    parts.append(
-        _array_values(
-            reader,
-            "versions v JOIN documents d ON d.sha256 = v.document_sha256",
-            "d.content",
-            "capabilities",
-            latest,
-            server="v.server_id",
+    infrastructure types and capabilities (with the document's own capabilities)."""
+    facets: dict[int, dict[str, set[str]]] = {
+        server_id: {
+            "countries": set(),
+            "roles": set(),
+            "commodity_types": set(),
+            "infrastructure_types": set(),
+            "capabilities": set(),
+        }
+        for server_id in server_ids
+    }
+    if server_ids:
+        ids, params = reader.in_list("s", server_ids)
+        entries = reader.rows(
+            f"SELECT server_id, model FROM coverage_entries "
+            f"WHERE valid_to IS NULL AND server_id IN {ids}",
+            params,
         )
-    )
-    for row in reader.rows(" UNION ".join(parts), params):
-        facets[row["server_id"]][row["facet"]].add(row["value"])
+        for row in entries:
+            model, found = reader.json(row["model"]), facets[row["server_id"]]
+            _add(found["countries"], [model.get("country")])
+            _add(found["roles"], [model.get("role")])
+            for key in ("commodity_types", "infrastructure_types", "capabilities"):
+                _add(found[key], model.get(key))
+        documents = reader.rows(
+            f"""
+            SELECT v.server_id, d.content FROM versions v
+            JOIN documents d ON d.sha256 = v.document_sha256
+            WHERE v.id IN (SELECT max(id) FROM versions WHERE server_id IN {ids}
+                           GROUP BY server_id)
+            """,
+            params,
+        )
+        for row in documents:
+            content = reader.json(row["content"])
+            if isinstance(content, dict):
+                _add(facets[row["server_id"]]["capabilities"], content.get("capabilities"))
     return {
         server_id: {key: sorted(values) for key, values in found.items()}
         for server_id, found in facets.items()
     }
 
 
-def _array_values(
-    reader: Reader,
-    source: str,
-    column: str,
-    key: str,
-    where: str,
-    server: str = "c.server_id",
-) -> str:
-    """SQL listing `(server_id, facet, value)`, the facet being `key`, for each distinct
-    string in the JSON array `column -> key` of the rows of `source` where `where` holds."""
-    if reader.dialect == "sqlite":
-        return (
-            f"SELECT DISTINCT {server} AS server_id, '{key}' AS facet, j.value AS value "
-            f"FROM {source}, json_each({column}, '$.{key}') j "
-            f"WHERE {where} AND j.type = 'text'"
-        )
-    array = f"(({column})::jsonb -> '{key}')"
-    return (
-        f"SELECT DISTINCT {server} AS server_id, '{key}' AS facet, e.value #>> '{{}}' AS value "
-        f"FROM {source} CROSS JOIN LATERAL jsonb_array_elements("
-        f"CASE WHEN jsonb_typeof({array}) = 'array' THEN {array} ELSE '[]'::jsonb END) e(value) "
-        f"WHERE {where} AND jsonb_typeof(e.value) = 'string'"
-    )
+def _add(into: set[str], values: Any) -> None:
+    if isinstance(values, list):
+        into.update(value for value in values if isinstance(value, str))
