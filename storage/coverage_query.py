@@ -11,8 +11,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from storage.reader import Reader
-from storage.readmodel import entries_with_territories, entry_json, entry_rows, in_effect
-from storage.territory_index import TerritoryIndex
+from storage.readmodel import entry_json, entry_rows, in_effect, iso, territory_summary
+from storage.territory_index import TerritoryIndex, entries_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,7 @@ def covering_point(
     """Entries whose territory contains the point (or has it on its border), now or at
     `as_of`; `index` answers the current question from memory."""
     if as_of is None and index is not None:
-        index.refresh(reader)
-        return entries_with_territories(reader, index.containing(lon, lat))
+        return entries_at(reader, index, lat, lon)
     return _meeting(reader, shapely.Point(lon, lat), as_of)
 
 
@@ -113,31 +112,19 @@ def entry_detail(
     if not rows:
         return None
     row = rows[0]
-    territory = None
-    if row["territory_url"] is not None:
+    territory = territory_summary(row)
+    if territory is not None:
         geometry = shapely.from_wkb(bytes(row["geometry"]))
-        territory = {
-            "url": row["territory_url"],
-            "version": row["territory_version"],
-            "area_km2": round(row["area_km2"], 3),
-            "bbox": [row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]],
-            "vertices": row["vertices"],
-            "findings": reader.json(row["territory_findings"]),
-            "geometry": reader.json(shapely.to_geojson(geometry)),
-        }
+        territory["findings"] = reader.json(row["territory_findings"])
+        territory["geometry"] = reader.json(shapely.to_geojson(geometry))
     return {
         "entry_id": entry_id,
         "version": row["version"],
         "valid": bool(row["valid"]),
-        "first_seen": _iso(reader, row["valid_from"]),
-        "until": _iso(reader, row["valid_to"]),
-        "last_confirmed_at": _iso(reader, row["last_confirmed_at"]),
+        "first_seen": iso(reader.timestamp(row["valid_from"])),
+        "until": iso(reader.timestamp(row["valid_to"])),
+        "last_confirmed_at": iso(reader.timestamp(row["last_confirmed_at"])),
         "published": reader.json(row["content"]),
         "model": reader.json(row["model"]),
         "territory": territory,
     }
-
-
-def _iso(reader: Reader, value: Any) -> str | None:
-    moment = reader.timestamp(value)
-    return moment.isoformat() if moment is not None else None

@@ -20,13 +20,14 @@ SERVER_COLUMNS = """
 """
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """An aware timestamp as RFC 3339 text, or None."""
     return value.isoformat() if value is not None else None
 
 
 def server_json(reader: Reader, row: dict[str, Any], version_count: int) -> dict[str, Any]:
     def when(column: str) -> str | None:
-        return _iso(reader.timestamp(row[column]))
+        return iso(reader.timestamp(row[column]))
 
     return {
         "url": row["url"],
@@ -61,9 +62,9 @@ def list_seeds(reader: Reader) -> list[dict[str, Any]]:
             "target": row["target"],
             "tags": reader.json(row["tags"]),
             "source": row["source"],
-            "added_at": _iso(reader.timestamp(row["added_at"])),
+            "added_at": iso(reader.timestamp(row["added_at"])),
             "list": row["list_url"],
-            "last_fetched": _iso(reader.timestamp(row["last_fetched"])),
+            "last_fetched": iso(reader.timestamp(row["last_fetched"])),
             "status": row["status"],
             "message": row["message"],
         }
@@ -131,8 +132,8 @@ def versions_of(
 def version_json(reader: Reader, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "version": row["version"],
-        "fetched_at": _iso(reader.timestamp(row["fetched_at"])),
-        "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+        "fetched_at": iso(reader.timestamp(row["fetched_at"])),
+        "last_confirmed_at": iso(reader.timestamp(row["last_confirmed_at"])),
         "content_sha256": row["document_sha256"],
         "draft": row["draft"],
         "valid": bool(row["valid"]),
@@ -222,8 +223,8 @@ def entries_of(
             "entry_id": row["entry_id"],
             "version": row["version"],
             "valid": bool(row["valid"]),
-            "first_seen": _iso(reader.timestamp(row["valid_from"])),
-            "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+            "first_seen": iso(reader.timestamp(row["valid_from"])),
+            "last_confirmed_at": iso(reader.timestamp(row["last_confirmed_at"])),
             "territory": territory_summary(row),
         }
         for row in rows
@@ -261,8 +262,8 @@ def _oauth_of(reader: Reader, server_id: int, as_of: datetime | None) -> dict[st
         "well_known": bool(row["well_known"]),
         "version": row["version"],
         "valid": bool(row["valid"]),
-        "first_seen": _iso(reader.timestamp(row["valid_from"])),
-        "last_confirmed_at": _iso(reader.timestamp(row["last_confirmed_at"])),
+        "first_seen": iso(reader.timestamp(row["valid_from"])),
+        "last_confirmed_at": iso(reader.timestamp(row["last_confirmed_at"])),
     }
 
 
