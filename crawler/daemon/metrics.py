@@ -47,6 +47,12 @@ class Metrics:
         self.leases_held = Gauge(
             "cds_crawler_leases_held", "Hosts this worker holds leases on.", registry=self.registry
         )
+        self.shared_host_waits_exceeded = Counter(
+            "cds_crawler_shared_host_waits_exceeded",
+            "Requests to a host another worker held for too long, made under this worker's "
+            "limits only.",
+            registry=self.registry,
+        )
         self.leased_hosts = Gauge(
             "cds_crawler_leased_hosts", "Hosts any worker holds leases on.", registry=self.registry
         )

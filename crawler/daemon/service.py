@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crawler.daemon.exclusive import singleton
 from crawler.daemon.metrics import Metrics
 from crawler.daemon.ops import OpsServer
+from crawler.daemon.sharing import SharedHosts
 from crawler.daemon.worker import Worker
 from crawler.delivery.deliver import deliver_pending
 from crawler.delivery.sinks import Sink, configured_sinks
@@ -71,9 +72,10 @@ class Daemon:
             async with build_transport(self.settings) as transport:
                 limiter = HostLimiter(self.settings)
                 robots = DatabaseRobotsStore(self.engine)
-                fetcher = Fetcher(transport, self.settings, limiter, robots)
+                shared = SharedHosts(self.engine, self.owner, self.settings, self.metrics)
+                fetcher = Fetcher(transport, self.settings, limiter, robots, shared)
                 worker = Worker(
-                    self.settings, self.engine, fetcher, self.owner, self.metrics, robots
+                    self.settings, self.engine, fetcher, self.owner, self.metrics, robots, shared
                 )
                 jobs = self._jobs(fetcher)
                 await self._schedule_seeds()

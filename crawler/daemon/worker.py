@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.daemon.metrics import Metrics
+from crawler.daemon.sharing import SharedHosts
 from crawler.domain.availability import is_transient
 from crawler.domain.schedule import Cadence, Outcome, next_poll
 from crawler.domain.status import ServerStatus
@@ -61,11 +62,13 @@ class Worker:
         owner: str,
         metrics: Metrics,
         robots: DatabaseRobotsStore,
+        shared: SharedHosts,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.fetcher = fetcher
         self.robots = robots  # the fetcher's, read ahead for each round
+        self.shared = shared  # the fetcher's gate, told which hosts this worker leases
         self.owner = owner
         self.metrics = metrics
         self.cadence = Cadence.of(settings)
@@ -122,6 +125,7 @@ class Worker:
         if not leased:
             return 0
         self.metrics.leases_held.inc(len(leased))
+        self.shared.leased(leased)
         try:
             async with self.engine.connect() as conn:
                 due = {d.url: d for d in await schedule.due_targets(conn, leased, now)}
@@ -187,6 +191,7 @@ class Worker:
             async with self.engine.begin() as conn:
                 lost = await schedule.renew(conn, self.owner, leased, self.lease, datetime.now(UTC))
             if lost:
+                self.shared.released(lost)
                 log.warning("leases lost", hosts=lost)
 
     async def _release(self, leased: Sequence[str], work: _Round) -> None:
@@ -198,6 +203,7 @@ class Worker:
             backoff = self.cadence.min_s * 2.0 ** min(f.failures for f in failing)
             until = now + timedelta(seconds=min(backoff, self.cadence.max_s))
             pauses[host] = max(until, pauses.get(host, until))
+        self.shared.released(leased)
         async with self.engine.begin() as conn:
             await schedule.release(conn, self.owner, leased, pauses)
 

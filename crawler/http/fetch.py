@@ -6,7 +6,7 @@ import asyncio
 import ssl
 import time
 import zlib
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
     from crawler.domain.findings import Rule
-    from crawler.http.politeness import HostLimiter
+    from crawler.http.politeness import HostGate, HostLimiter
     from crawler.settings import Settings
 
 _E = TypeVar("_E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_UNGATED = nullcontext()
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _CODINGS = {"gzip": _GZIP_WBITS, "x-gzip": _GZIP_WBITS, "deflate": zlib.MAX_WBITS}
 
@@ -135,6 +136,8 @@ class Fetcher:
 
     It talks to the transport directly rather than through an `httpx.AsyncClient`: the client's
     cookie, auth and hook machinery, unused here, cost about a quarter of an unchanged poll.
+    Every request holds a slot of `limiter`, and of `gate` where one is given (the daemon's
+    limits across workers).
     """
 
     def __init__(
@@ -143,10 +146,12 @@ class Fetcher:
         settings: Settings,
         limiter: HostLimiter,
         robots_store: RobotsStore | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self._transport = transport
         self._settings = settings
         self._limiter = limiter
+        self._gate = gate
         self._headers = request_headers(settings)
         self._timeouts = timeouts(settings).as_dict()
         self._robots = (
@@ -290,7 +295,9 @@ class Fetcher:
             headers={**self._headers, **self._settings.headers_for(target.host), **headers},
             extensions={"timeout": self._timeouts, "trace": progress.trace},
         )
-        async with self._limiter.slot(_host_key(target)):
+        host = _host_key(target)
+        # The gate (across processes) first: waiting for it must not hold a slot here.
+        async with self._gate.hold(host) if self._gate else _UNGATED, self._limiter.slot(host):
             try:
                 async with budget.running():
                     response = await self._transport.handle_async_request(request)

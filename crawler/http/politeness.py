@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiolimiter import AsyncLimiter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from contextlib import AbstractAsyncContextManager
 
     from crawler.settings import Settings
 
 _MIN_SWEEP_SIZE = 256
+
+
+class HostGate(Protocol):
+    """What a request to a host must hold beyond this process's limits (the daemon's
+    workers coordinate through their database)."""
+
+    def hold(self, host: str) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass(slots=True)

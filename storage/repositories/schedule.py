@@ -4,6 +4,10 @@ Work is leased by host, not by URL, so that one worker at a time talks to a host
 per-host limits hold across workers. A lease expires unless renewed; a worker that dies
 loses its hosts to the others after that. On Postgres the claim skips rows other workers
 hold locked (`FOR UPDATE SKIP LOCKED`), so concurrent claims never wait or overlap.
+
+A host a worker has not leased (one serving resources for servers on other hosts, say a
+CDN) is borrowed for each request instead: the same lease, held for one request, then given
+back with a pause that spaces the next borrower's request by the per-host rate.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_ignoring_conflicts
@@ -192,6 +196,42 @@ async def release(
     )
 
 
+async def borrow(
+    conn: AsyncConnection, owner: str, host: str, hold: timedelta, now: datetime
+) -> bool:
+    """Lease `host` for one request if no lease or pause holds it; call in a transaction of
+    its own. A host without a row gets one, due only once a target on it is scheduled."""
+    await insert_ignoring_conflicts(conn, hosts, [_host_row(host, now + _NOT_DUE)])
+    h = hosts.c
+    free = or_(h.lease_expires_at.is_(None), h.lease_expires_at < now)
+    unpaused = or_(h.paused_until.is_(None), h.paused_until <= now)
+    result = await conn.execute(
+        update(hosts)
+        .where(h.host == host, free, unpaused)
+        .values(lease_owner=owner, lease_expires_at=now + hold)
+        .returning(h.host)
+    )
+    return result.first() is not None
+
+
+async def give_back(
+    conn: AsyncConnection, owner: str, host: str, spacing: timedelta, now: datetime
+) -> None:
+    """End `owner`'s borrowed lease on `host`; no one may borrow or claim it for `spacing`
+    (a longer pause already set stays)."""
+    h = hosts.c
+    spaced = now + spacing
+    await conn.execute(
+        update(hosts)
+        .where(h.host == host, h.lease_owner == owner)
+        .values(
+            lease_owner=None,
+            lease_expires_at=None,
+            paused_until=case((h.paused_until > spaced, h.paused_until), else_=spaced),
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Frontier:
     targets: int
@@ -230,20 +270,25 @@ async def _ensure_hosts(conn: AsyncConnection, names: Sequence[str], due: dateti
     """Host rows for `names`, each due no later than `due`."""
     if not names:
         return
-    rows = [
-        {
-            "host": name,
-            "next_due": due,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "paused_until": None,
-            "failures": 0,
-        }
-        for name in names
-    ]
-    await insert_ignoring_conflicts(conn, hosts, rows)
+    await insert_ignoring_conflicts(conn, hosts, [_host_row(name, due) for name in names])
     await conn.execute(
         update(hosts)
         .where(hosts.c.host.in_(list(names)), hosts.c.next_due > due)
         .values(next_due=due)
     )
+
+
+# A borrowed host's row is due this far ahead: a worker claims it only once targets on it
+# are scheduled, which brings next_due forward.
+_NOT_DUE = timedelta(days=3650)
+
+
+def _host_row(host: str, due: datetime) -> dict[str, Any]:
+    return {
+        "host": host,
+        "next_due": due,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "paused_until": None,
+        "failures": 0,
+    }

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import create_engine
 from storage.repositories import robots, schedule
 from storage.repositories.schedule import Polled
+from storage.schema import hosts
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -120,6 +122,61 @@ async def test_concurrent_claims_never_lease_a_host_twice(postgres_database: str
 
     leased = [host for hosts in claims for host in hosts]
     assert len(leased) == len(set(leased)) == 40
+
+
+async def borrow(engine: AsyncEngine, owner: str, host: str, now: datetime = NOW) -> bool:
+    async with engine.begin() as conn:
+        return await schedule.borrow(conn, owner, host, LEASE, now)
+
+
+async def give_back(engine: AsyncEngine, owner: str, host: str, now: datetime = NOW) -> None:
+    async with engine.begin() as conn:
+        await schedule.give_back(conn, owner, host, SPACING, now)
+
+
+SPACING = timedelta(milliseconds=250)
+
+
+async def test_a_borrowed_host_is_lent_to_one_worker_at_a_time_and_spaced_after(
+    engine: AsyncEngine,
+) -> None:
+    cdn = "cdn.example:443"  # no target of its own: borrowing creates its row
+    assert await borrow(engine, "a", cdn)
+    assert not await borrow(engine, "b", cdn)
+    assert not await borrow(engine, "a", cdn)  # one request per borrowed lease
+
+    await give_back(engine, "b", cdn)  # not b's to give back: nothing changes
+    assert not await borrow(engine, "b", cdn)
+    await give_back(engine, "a", cdn)
+    assert not await borrow(engine, "b", cdn, NOW + SPACING / 2)  # the next request waits
+    assert await borrow(engine, "b", cdn, NOW + SPACING)
+    assert not await borrow(engine, "a", cdn, NOW + LEASE)  # b's lease still runs
+    assert await borrow(engine, "a", cdn, NOW + SPACING + LEASE + timedelta(seconds=1))
+    assert await claim(engine, "c", 10, NOW + timedelta(days=1)) == []  # never due by itself
+
+
+async def test_claimed_and_borrowed_leases_exclude_each_other(engine: AsyncEngine) -> None:
+    await schedule_targets(engine, hosts=2, per_host=1, due=NOW)
+    assert await borrow(engine, "a", "h0.example:443")
+    assert await claim(engine, "b", 10) == ["h1.example:443"]  # the borrowed host is skipped
+    assert not await borrow(engine, "a", "h1.example:443")  # b's round holds it
+
+    async with engine.begin() as conn:
+        await schedule.release(conn, "b", ["h1.example:443"], {"h1.example:443": NOW + LEASE})
+    await give_back(engine, "a", "h0.example:443")
+    assert not await borrow(engine, "a", "h1.example:443", NOW + SPACING)  # Retry-After holds
+    assert await claim(engine, "b", 10, NOW + SPACING) == ["h0.example:443"]
+
+    assert await borrow(engine, "a", "cdn.example:443")
+    async with engine.begin() as conn:  # as a Retry-After answer to the borrowed request would
+        pause = update(hosts).where(hosts.c.host == "cdn.example:443")
+        await conn.execute(pause.values(paused_until=NOW + LEASE))
+    await give_back(engine, "a", "cdn.example:443")
+    async with engine.connect() as conn:
+        paused = await conn.execute(
+            select(hosts.c.paused_until).where(hosts.c.host == "cdn.example:443")
+        )
+    assert paused.scalar_one() == NOW + LEASE  # a longer pause is never shortened
 
 
 async def test_robots_txt_is_kept_per_origin(engine: AsyncEngine) -> None:

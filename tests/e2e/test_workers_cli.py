@@ -175,3 +175,54 @@ def test_a_slow_host_holds_back_only_its_own_round(postgres_database: str, tmp_p
             assert worker.stop(timeout=60) == 0
     finally:
         stop()
+
+
+def test_a_host_that_serves_every_server_s_listing_sees_its_limit_across_all_workers(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    """Forty servers on their own addresses, each linking its coverage listing on one shared
+    host, which answers slowly: three workers each lease their servers' hosts, and borrow the
+    shared one per request, so it never has more than its limit in flight."""
+    servers = 40
+    server = LoopbackServer([f"127.0.4.{n}" for n in range(1, servers + 2)])
+    shared = server.hosts[-1]
+    in_flight: Counter[str] = Counter()
+    most_in_flight = 0
+    listings: Counter[str] = Counter()
+
+    async def metadata(request: Request, _writer: asyncio.StreamWriter) -> Response:
+        url = f"http://{request.local_host}:{server.port}{request.path}"
+        listing = server.url(f"/coverage/{request.local_host}.json", shared)
+        return Response.json(metadata_document(url, capabilities=["coverage"], coverage=listing))
+
+    async def listing(request: Request, _writer: asyncio.StreamWriter) -> Response:
+        nonlocal most_in_flight
+        listings[request.path] += 1
+        in_flight[request.local_host] += 1
+        most_in_flight = max(most_in_flight, in_flight[request.local_host])
+        try:
+            await asyncio.sleep(0.15)
+        finally:
+            in_flight[request.local_host] -= 1
+        return Response.json({"coverage_entries": [], "next": None, "previous": None})
+
+    stop = server.start_in_thread()
+    server.route("/utility.json", metadata)
+    for host in server.hosts[:servers]:
+        server.route(f"/coverage/{host}.json", listing)
+    try:
+        urls = [server.url("/utility.json", host) for host in server.hosts[:servers]]
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("\n".join(urls) + "\n")
+        assert run_cli(postgres_database, "seeds", "import", str(seeds), env=LOOPBACK).code == 0
+        with ExitStack() as stack:
+            workers = start_workers(stack, postgres_database, tmp_path, 3)
+            wait_for("every target polled", lambda: polled(postgres_database) == servers, 60)
+            codes = [worker.stop() for worker in workers]
+    finally:
+        stop()
+
+    assert codes == [0, 0, 0]
+    assert sorted(listings.values()) == [1] * servers
+    assert all(rounds(worker) > 0 for worker in workers)  # the servers were shared out
+    assert 1 <= most_in_flight <= LIMIT
