@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import shapely
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING, Any
 
 from crawler.domain.diff import describe_changes, json_patch
-from crawler.domain.territory import Territory, spherical_area_km2
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from crawler.domain.territory import Territory
 
 SERVER_DISCOVERED = "cds.server.discovered"
 SERVER_CHANGED = "cds.server.changed"
@@ -115,6 +116,11 @@ def entry_territory_changed(
     at: datetime,
 ) -> Event:
     """The entry's territory (its GeoJSON resource) now covers another area."""
+    # shapely loads only when a territory changes: a crawl without coverage never needs it
+    import shapely
+
+    from crawler.domain.territory import spherical_area_km2
+
     old_km2 = spherical_area_km2(old)
     moved_km2 = spherical_area_km2(shapely.symmetric_difference(old, new.geometry))
     data = {

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crawler.domain import events
 from crawler.domain.findings import Finding
-from crawler.domain.territory import territory_from_wkb
 from crawler.pipeline.oauth import OAuthRead
 from crawler.pipeline.outbox import Outbox
 from crawler.pipeline.territories import TerritoryRead
@@ -207,6 +206,11 @@ async def _territory_events(
 ) -> None:
     """An entry whose territory now covers another area has changed (issue: exact change
     detection): the event says by how much, as the symmetric difference."""
+    if not replaced:
+        return
+    # shapely loads only when a territory changes: a crawl without coverage never needs it
+    from crawler.domain.territory import territory_from_wkb
+
     old = await territory_rows.geometries(conn, [old_row for *_, old_row in replaced])
     for write, read, version, old_row in replaced:
         assert read.territory is not None

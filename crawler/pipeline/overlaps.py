@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crawler.domain import rules
-from crawler.domain.overlaps import Claim, authoritative_overlaps
-from crawler.domain.territory import territory_from_wkb
+from crawler.domain.findings import Finding
 from storage.repositories import snapshots, territories
+from storage.repositories.territories import AuthoritativeTerritory
 
 
 async def report_authoritative_overlaps(engine: AsyncEngine) -> int:
     """Recompute the overlap findings over every current territory; how many were found."""
     async with engine.connect() as conn:
         stored = await territories.authoritative(conn)
+    found = _overlaps(stored) if stored else []
+    async with engine.begin() as conn:
+        await snapshots.replace_rule_findings(conn, rules.COVERAGE_AUTHORITATIVE_OVERLAP.id, found)
+    return len(found)
+
+
+def _overlaps(stored: Sequence[AuthoritativeTerritory]) -> list[tuple[int, Finding]]:
+    # shapely loads only when there are territories: a crawl without coverage never needs it
+    from crawler.domain.overlaps import Claim, authoritative_overlaps
+    from crawler.domain.territory import territory_from_wkb
+
     claims = [
         Claim(
             server_id=row.server_id,
@@ -25,7 +38,4 @@ async def report_authoritative_overlaps(engine: AsyncEngine) -> int:
         )
         for row in stored
     ]
-    found = authoritative_overlaps(claims)
-    async with engine.begin() as conn:
-        await snapshots.replace_rule_findings(conn, rules.COVERAGE_AUTHORITATIVE_OVERLAP.id, found)
-    return len(found)
+    return authoritative_overlaps(claims)

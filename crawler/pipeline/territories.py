@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from crawler.domain import rules
 from crawler.domain.coverage import CoverageEntry
 from crawler.domain.fetching import FetchOutcome, FetchResult
 from crawler.domain.findings import Finding
 from crawler.domain.jsondoc import parse_json_object
-from crawler.domain.territory import Territory, read_territory
 from crawler.http.fetch import Fetcher
 from crawler.pipeline.failures import unavailable
 from crawler.pipeline.once import OncePerPass
 from storage.repositories.history import StoredResource
+
+if TYPE_CHECKING:
+    from crawler.domain.territory import Territory
 
 _KEPT_WKB_BYTES = 1 << 20  # larger territories are not held for the rest of the pass
 
@@ -96,6 +99,9 @@ class TerritoryReader:
         del body
         if document is None:
             return TerritoryFetch(fetched, None, parse_findings)
+        # shapely loads only when a territory is read: a crawl without coverage never needs it
+        from crawler.domain.territory import read_territory
+
         read = read_territory(document, fetched.final_url)
         return TerritoryFetch(fetched, read.territory, parse_findings + read.findings)
 
