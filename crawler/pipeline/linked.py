@@ -38,6 +38,11 @@ class Linked:
     removed: frozenset[str] = frozenset()  # entry ids found gone by a spot check
 
     @property
+    def writes_nothing(self) -> bool:
+        """Nothing was stored before and nothing read now: the write would change nothing."""
+        return not (self.stored_territories or self.territories or self.stored_oauth or self.oauth)
+
+    @property
     def findings(self) -> tuple[Finding, ...]:
         territory = tuple(f for read in self.territories for f in read.findings)
         oauth = self.oauth.findings if self.oauth else ()

@@ -117,7 +117,7 @@ async def _write(
     linked = [
         LinkedWrite(sid, poll.target.url, poll.fetch.started_at, poll.crawl_id, poll.linked)
         for poll, sid in zip(polls, server_ids, strict=True)
-        if poll.linked
+        if poll.linked and not poll.linked.writes_nothing
     ]
     if linked:
         await write_linked(conn, linked, outbox)
