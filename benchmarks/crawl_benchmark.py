@@ -260,8 +260,8 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "### Method",
             "",
             f"- Servers: {where}, served with strong ETags by `crawler.testing."
-            "LoopbackServer` in a separate process (its own core). Every document is a valid "
-            "current-draft metadata object (CDSC-WG1-01 3.2).",
+            "LoopbackServer` in a separate process on uvloop (its own core). Every document "
+            "is a valid current-draft metadata object (CDSC-WG1-01 3.2).",
             f"- Crawler: `{crawler} crawl --json` as a subprocess with the default limits "
             "(2 requests in flight and 4 requests/s per host, 64 in flight in all), "
             "`CDS_CRAWLER_ALLOW_HTTP=true`, `CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS=true`.",

@@ -547,8 +547,8 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "### Method",
             "",
             f"- Servers: {where}, served by `crawler.testing.LoopbackServer` in a separate "
-            "process. Each serves a conforming current-draft metadata document (CDSC-WG1-01 "
-            f"3.2) listing `coverage`; a coverage listing of {PAGES} pages of "
+            "process on uvloop. Each serves a conforming current-draft metadata document "
+            f"(CDSC-WG1-01 3.2) listing `coverage`; a coverage listing of {PAGES} pages of "
             f"{ENTRIES_PER_PAGE} conforming `geographic`, `authoritative` entries, newest "
             "first by `updated`, linked by `next`/`previous` (4.1, 4.3); and for each entry "
             "a GeoJSON Polygon of 8 to 20 vertices, distinct per entry and overlapping no "

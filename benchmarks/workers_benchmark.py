@@ -440,10 +440,11 @@ def report(result: Result, args: argparse.Namespace, hosts: int) -> str:
             "### Method",
             "",
             f"- Servers: {where}, served by `crawler.testing.LoopbackServer` in a separate "
-            "process. Each serves a conforming current-draft metadata document (CDSC-WG1-01 "
-            "3.2) without a coverage listing, with a strong ETag, and a robots.txt that "
-            f"allows everything: a poll is 1 request, plus 1 for robots.txt per host ({hosts:,} "
-            "in all; a worker reads each origin's file once and keeps it in the database).",
+            "process on uvloop. Each serves a conforming current-draft metadata document "
+            "(CDSC-WG1-01 3.2) without a coverage listing, with a strong ETag, and a robots.txt "
+            "that allows everything: a poll is 1 request, plus 1 for robots.txt per host "
+            f"({hosts:,} in all; a worker reads each origin's file once and keeps it in the "
+            "database).",
             f"- Workers: `{crawler} run` subprocesses on one Postgres database with {once}, "
             f"so that each target is polled once, and {limits_note(args)}, "
             "`CDS_CRAWLER_ALLOW_HTTP=true`, `CDS_CRAWLER_ALLOW_PRIVATE_NETWORKS=true`.",
