@@ -272,7 +272,9 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
             "- Wall time is the subprocess's, interpreter start-up included; servers/s and "
             "requests/s divide the summary's `servers_seen` and `requests` by it. "
             "`duration_s` is the crawler's own figure (without start-up and schema check). "
-            "Peak RSS is the crawler process's `ru_maxrss` from `os.wait4`.",
+            "Peak RSS is the crawler process's `ru_maxrss` from `os.wait4`, taken by a small "
+            "process of its own that starts it (`benchmarks/spawn.py`), so that the "
+            "benchmark's memory does not count in it.",
             f"- Reading commands run {args.reads} times each on the populated database of the "
             "last run; `python -c pass` is the interpreter start-up baseline.",
             "- Correctness is checked on every run: first crawl `servers_new` = all, re-crawl "

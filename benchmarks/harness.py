@@ -345,6 +345,9 @@ def layout_note(servers: int, hosts: int, requested: int, what: str) -> str:
 # --- measuring a command -----------------------------------------------------------------------
 
 
+SPAWN = Path(__file__).with_name("spawn.py")  # what `measure` starts commands from
+
+
 @dataclass(frozen=True, slots=True)
 class Measured:
     wall_s: float
@@ -354,17 +357,30 @@ class Measured:
 
 
 def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) -> Measured:
-    """Run `argv`; its wall time (start-up included), peak RSS and output. Raises
-    BenchmarkError when it fails or outlives `timeout`."""
+    """Run `argv`; its wall time (start-up included), CPU time, peak RSS and output. Raises
+    BenchmarkError when it fails or outlives `timeout`. It is started from a small process of
+    its own (benchmarks/spawn.py), so that its peak RSS is its own and not this process's."""
+    report_fd, write_fd = os.pipe()
+    spawn = [sys.executable, "-I", "-S", str(SPAWN), str(write_fd), *argv]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
-        )
         try:
-            status, usage, ended = _wait4(process, timeout)
-        except TimeoutError:
-            raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
+            process = subprocess.Popen(
+                spawn,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=cwd,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        with os.fdopen(report_fd, "rb") as report_file:
+            try:
+                status, _, _ = _wait4(process, timeout)
+            except TimeoutError:
+                raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
+            report = report_file.read()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
@@ -373,8 +389,8 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) 
         last = [line for line in lines if line.strip("+-")][-1:]  # not exception-group rules
         command = shlex.join([Path(argv[0]).name, *argv[1:]])
         raise BenchmarkError(f"`{command}` exited {status}: {' '.join(last)}")
-    cpu_s = usage.ru_utime + usage.ru_stime
-    return Measured(ended - started, usage.ru_maxrss / 1024, stdout, cpu_s)
+    figures = json.loads(report)
+    return Measured(figures["wall_s"], figures["peak_rss_kb"] / 1024, stdout, figures["cpu_s"])
 
 
 def _wait4(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any, float]:

@@ -561,7 +561,8 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, generated: G
             f"- End to end: `{crawler} coverage --at LAT,LON --json` as a subprocess "
             f"{args.cli_runs} times at a covered point (every run builds its index cold), and "
             "`python -c pass` as the interpreter start-up baseline; wall time and `ru_maxrss` "
-            "from `os.wait4`.",
+            "from `os.wait4`, taken by a small process of its own that starts it "
+            "(`benchmarks/spawn.py`), so that the benchmark's memory does not count in it.",
             f"- Correctness: at {args.check_points} points (half uniform, half inside "
             "territories) the entries `entries_at` returns are compared with a brute-force "
             f"shapely `covers` over all {args.territories:,} geometries; the CLI's answer is "
