@@ -3,7 +3,8 @@
 A worker's leases cover the hosts of its targets, and everything it fetches from them. A
 resource on another host (a CDN serving several servers' territories, a data hub's listing)
 is fetched on a lease borrowed for that one request, so that two workers never talk to such
-a host at once and their requests to it stay spaced by the per-host rate.
+a host at once, their requests to it stay spaced by the per-host rate, and a Retry-After it
+answers holds for all of them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class SharedHosts:
         self._metrics = metrics
         self._hold = timedelta(seconds=settings.lease_seconds)
         self._spacing = timedelta(seconds=1.0 / settings.per_host_rate)
+        self._max_pause_s = float(settings.max_retry_after)
+        self._pauses: dict[str, float] = {}  # Retry-After of borrowed hosts, until given back
         self._patience_s = settings.request_deadline
         self._leased: set[str] = set()
         self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -64,6 +67,11 @@ class SharedHosts:
     def released(self, hosts: Iterable[str]) -> None:
         """The worker no longer holds leases on these hosts."""
         self._leased.difference_update(hosts)
+
+    def paused(self, host: str, seconds: float) -> None:
+        if not self._alone and host not in self._leased:
+            pause = min(seconds, self._max_pause_s)
+            self._pauses[host] = max(pause, self._pauses.get(host, pause))
 
     @asynccontextmanager
     async def hold(self, host: str) -> AsyncIterator[None]:
@@ -94,10 +102,12 @@ class SharedHosts:
             wait_s = min(_LAST_RETRY_S, wait_s * 2)
 
     async def _give_back(self, host: str) -> None:
+        pause = max(self._spacing, timedelta(seconds=self._pauses.pop(host, 0.0)))
+
         # Shielded: a cancelled fetch must not leave the host held until the lease expires.
         async def give_back() -> None:
             async with self._engine.begin() as conn:
-                await schedule.give_back(conn, self._owner, host, self._spacing, datetime.now(UTC))
+                await schedule.give_back(conn, self._owner, host, pause, datetime.now(UTC))
 
         await asyncio.shield(give_back())
 

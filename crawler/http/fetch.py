@@ -306,6 +306,10 @@ class Fetcher:
                         return await _interpret(progress, response, bool(headers), cap)
                     finally:
                         await response.aclose()
+            except _Failure:
+                if self._gate is not None and progress.retry_after_s is not None:
+                    self._gate.paused(host, progress.retry_after_s)
+                raise
             except TimeoutError as exc:
                 raise _Failure(
                     FetchOutcome.TIMEOUT,

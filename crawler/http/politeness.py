@@ -24,6 +24,9 @@ class HostGate(Protocol):
 
     def hold(self, host: str) -> AbstractAsyncContextManager[None]: ...
 
+    def paused(self, host: str, seconds: float) -> None:
+        """The request held (not yet released) was answered with Retry-After `seconds`."""
+
 
 @dataclass(slots=True)
 class _HostState:

@@ -215,19 +215,19 @@ async def borrow(
 
 
 async def give_back(
-    conn: AsyncConnection, owner: str, host: str, spacing: timedelta, now: datetime
+    conn: AsyncConnection, owner: str, host: str, pause: timedelta, now: datetime
 ) -> None:
-    """End `owner`'s borrowed lease on `host`; no one may borrow or claim it for `spacing`
-    (a longer pause already set stays)."""
+    """End `owner`'s borrowed lease on `host`; no one may borrow or claim it for `pause`
+    (the per-host rate's spacing, or a Retry-After; a longer pause already set stays)."""
     h = hosts.c
-    spaced = now + spacing
+    until = now + pause
     await conn.execute(
         update(hosts)
         .where(h.host == host, h.lease_owner == owner)
         .values(
             lease_owner=None,
             lease_expires_at=None,
-            paused_until=case((h.paused_until > spaced, h.paused_until), else_=spaced),
+            paused_until=case((h.paused_until > until, h.paused_until), else_=until),
         )
     )
 
