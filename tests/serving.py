@@ -1,4 +1,5 @@
-"""`cds-crawler serve` as a subprocess on a free loopback port, for the browser tests."""
+"""`cds-crawler serve` as a subprocess on a free loopback port, for the browser and packaging
+tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,16 +40,23 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 @contextmanager
-def serving(database_url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`cds-crawler serve` on a free loopback port, as a subprocess; yields its base URL."""
+def serving(
+    database_url: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    python: Sequence[str] = (sys.executable,),
+    cwd: Path | None = None,
+) -> Iterator[str]:
+    """`cds-crawler serve` on a free loopback port, as a subprocess of `python` (the command
+    that starts the interpreter); yields its base URL."""
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CDS_CRAWLER_")} | {
         "CDS_CRAWLER_DATABASE_URL": database_url,
         **(env or {}),
     }
-    command = [sys.executable, "-m", "crawler", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [*python, "-m", "crawler", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output, cwd=cwd)
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_until_up(url, process, log)
