@@ -362,7 +362,11 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) 
     its own (benchmarks/spawn.py), so that its peak RSS is its own and not this process's."""
     report_fd, write_fd = os.pipe()
     spawn = [sys.executable, "-I", "-S", str(SPAWN), str(write_fd), *argv]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        os.fdopen(report_fd, "rb") as report_file,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
         try:
             process = subprocess.Popen(
                 spawn,
@@ -375,12 +379,11 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float) 
             )
         finally:
             os.close(write_fd)
-        with os.fdopen(report_fd, "rb") as report_file:
-            try:
-                status, _, _ = _wait4(process, timeout)
-            except TimeoutError:
-                raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
-            report = report_file.read()
+        try:
+            status, _, _ = _wait4(process, timeout)
+        except TimeoutError:
+            raise BenchmarkError(f"{shlex.join(argv)} timed out after {timeout}s") from None
+        report = report_file.read()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
@@ -672,6 +675,9 @@ def os_name() -> str:
     return platform.system()
 
 
+CODE_PARTS = ("crawler", "storage", "migrations")  # the crawler's code, as the digest covers it
+
+
 def code_root() -> Path:
     """The checkout the `crawler` package is imported from (the crawler subprocesses import
     it from the same place)."""
@@ -687,7 +693,7 @@ def code_digest() -> str:
 
     root = code_root()
     digest = hashlib.sha256()
-    for part in ("crawler", "storage", "migrations"):
+    for part in CODE_PARTS:
         for file in sorted((root / part).rglob("*.py")):
             digest.update(file.relative_to(root).as_posix().encode() + b"\0")
             digest.update(file.read_bytes())
@@ -701,7 +707,7 @@ def compile_code() -> None:
     import compileall
 
     root = code_root()
-    for part in ("crawler", "storage", "migrations"):
+    for part in CODE_PARTS:
         compileall.compile_dir(root / part, quiet=1)
 
 
@@ -721,9 +727,7 @@ def code_note(digest: str) -> str:
         return f"- Code: `{root}` (not a git checkout), digest {digest}"
     changed = [
         line.split(maxsplit=1)[-1]
-        for line in git("status", "--porcelain", "--", "crawler", "storage", "migrations")
-        .strip()
-        .splitlines()
+        for line in git("status", "--porcelain", "--", *CODE_PARTS).strip().splitlines()
     ]
     dirty = f" with uncommitted changes to {', '.join(changed)}" if changed else ""
     return f"- Code: commit {commit}{dirty} (digest of crawler/, storage/, migrations/: {digest})"
