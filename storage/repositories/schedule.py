@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.dialect import insert_ignoring_conflicts
 from storage.schema import hosts, schedule, seeds
@@ -86,11 +87,9 @@ async def claim(
     """Lease up to `limit` hosts with due work that no live lease or pause holds, earliest
     due first; call in a transaction of its own."""
     h = hosts.c
-    free = or_(h.lease_expires_at.is_(None), h.lease_expires_at < now)
-    unpaused = or_(h.paused_until.is_(None), h.paused_until <= now)
     query = (
         select(h.host)
-        .where(h.next_due <= now, free, unpaused)
+        .where(h.next_due <= now, _available(now))
         .order_by(h.next_due)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -203,11 +202,9 @@ async def borrow(
     its own. A host without a row gets one, due only once a target on it is scheduled."""
     await insert_ignoring_conflicts(conn, hosts, [_host_row(host, now + _NOT_DUE)])
     h = hosts.c
-    free = or_(h.lease_expires_at.is_(None), h.lease_expires_at < now)
-    unpaused = or_(h.paused_until.is_(None), h.paused_until <= now)
     result = await conn.execute(
         update(hosts)
-        .where(h.host == host, free, unpaused)
+        .where(h.host == host, _available(now))
         .values(lease_owner=owner, lease_expires_at=now + hold)
         .returning(h.host)
     )
@@ -275,6 +272,15 @@ async def _ensure_hosts(conn: AsyncConnection, names: Sequence[str], due: dateti
         update(hosts)
         .where(hosts.c.host.in_(list(names)), hosts.c.next_due > due)
         .values(next_due=due)
+    )
+
+
+def _available(now: datetime) -> ColumnElement[bool]:
+    """Hosts no live lease and no pause holds."""
+    h = hosts.c
+    return and_(
+        or_(h.lease_expires_at.is_(None), h.lease_expires_at < now),
+        or_(h.paused_until.is_(None), h.paused_until <= now),
     )
 
 
