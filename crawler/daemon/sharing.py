@@ -83,8 +83,10 @@ class SharedHosts:
             try:
                 yield
             finally:
+                # A Retry-After heard while not borrowing cannot be handed on: dropped here.
+                pause_s = self._pauses.pop(host, 0.0)
                 if borrowed:
-                    await self._give_back(host)
+                    await self._give_back(host, pause_s)
 
     async def _borrow(self, host: str) -> bool:
         give_up_at = time.monotonic() + self._patience_s
@@ -101,8 +103,8 @@ class SharedHosts:
             await asyncio.sleep(min(left_s, wait_s * self._rng.uniform(0.5, 1.0)))
             wait_s = min(_LAST_RETRY_S, wait_s * 2)
 
-    async def _give_back(self, host: str) -> None:
-        pause = max(self._spacing, timedelta(seconds=self._pauses.pop(host, 0.0)))
+    async def _give_back(self, host: str, pause_s: float) -> None:
+        pause = max(self._spacing, timedelta(seconds=pause_s))
 
         # Shielded: a cancelled fetch must not leave the host held until the lease expires.
         async def give_back() -> None:
