@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, Protocol
 
 import httpcore
 import httpx
+from httpx._transports.default import map_httpcore_exceptions  # httpx's own error mapping
 
 from crawler.http.guard import BlockedTarget, IPAddress, classify_address
 from crawler.http.streams import AsyncioBackend
@@ -48,6 +50,16 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
         if address not in addresses:
             addresses.append(address)
     return addresses
+
+
+@lru_cache(maxsize=4096)
+def _literal_address(host: str) -> IPAddress | None:
+    """The address a host written as an IP literal stands for (parsing one costs more than a
+    small request's own bookkeeping, and a crawl meets the same hosts again and again)."""
+    try:
+        return ip_address(host.strip("[]"))
+    except ValueError:
+        return None
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -83,11 +95,15 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self._resolve(host, port)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        literal = _literal_address(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    addresses = await self._resolve(host, port)
+            except TimeoutError as exc:
+                raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         self._check(host, addresses)
         last_error: Exception = httpcore.ConnectError(f"{host}: no address to connect to")
         for address in addresses:
@@ -115,10 +131,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
         try:
-            return [ip_address(host.strip("[]"))]
-        except ValueError:
-            pass
-        try:
             addresses = list(await self._resolver(host, port))
         except (OSError, UnicodeError) as exc:
             raise ResolutionError(f"{host} could not be resolved: {exc}") from exc
@@ -137,65 +149,76 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 raise BlockedTarget(host, address, reason)
 
 
-class _OriginTransport(httpx.AsyncHTTPTransport):
-    """httpx's own HTTP transport (and its exception mapping) over a given network backend."""
+class _Origin:
+    """One origin's connections: the idle ones kept for reuse, and how many are in use."""
+
+    __slots__ = ("active", "idle")
+
+    def __init__(self) -> None:
+        self.idle: list[httpcore.AsyncHTTP11Connection] = []
+        self.active = 0
+
+    def reusable(self) -> tuple[httpcore.AsyncHTTP11Connection | None, list[_Closable]]:
+        """An idle connection still open and within its keep-alive time, and the ones that
+        are not (to close)."""
+        expired: list[_Closable] = []
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection, expired
+            expired.append(connection)
+        return None, expired
+
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    """A response body that, once closed, hands its connection back to its origin (when
+    the exchange left it reusable and there is room) or closes it."""
 
     def __init__(
         self,
-        backend: httpcore.AsyncNetworkBackend,
-        ssl_context: ssl.SSLContext,
-        limits: httpx.Limits,
+        body: AsyncIterable[bytes],
+        connection: httpcore.AsyncHTTP11Connection,
+        origin: _Origin,
+        transport: GuardedTransport,
     ) -> None:
-        # httpx offers no parameter for the network backend, and its __init__ only builds the
-        # pool: build the same pool over the given backend instead (handle_async_request and
-        # aclose use nothing else).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-@dataclass(slots=True)
-class _Origin:
-    transport: _OriginTransport
-    active: int = 0
-
-    def release(self) -> None:
-        self.active -= 1
-
-
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body that tells its origin when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, origin: _Origin) -> None:
-        self._stream = stream
-        self._origin: _Origin | None = origin
+        self._body = body
+        self._connection: httpcore.AsyncHTTP11Connection | None = connection
+        self._origin = origin
+        self._transport = transport
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+        with map_httpcore_exceptions():
+            async for chunk in self._body:
+                yield chunk
 
     async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
         try:
-            await self._stream.aclose()
+            with map_httpcore_exceptions():
+                await self._body.aclose()  # type: ignore[attr-defined]
         finally:
-            if self._origin is not None:
-                self._origin.release()
-                self._origin = None
+            self._origin.active -= 1
+            await self._transport.give_back(self._origin, connection)
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport whose every connection goes through a `GuardedBackend`.
 
     Requests raise what `httpx.AsyncHTTPTransport` raises, plus `BlockedTarget` (not an httpx
-    error) when the guard refuses the target; proxies are never used. Each origin gets its own
-    small connection pool (`limits` applies per origin): httpcore's pool does work quadratic in
-    its number of connections on every request, which one shared pool of hundreds of
-    connections turns into the crawler's bottleneck. Pools of origins not in use are closed,
-    least recently used first, when more than `max_origins` are open.
+    error) when the guard refuses the target; proxies are never used. It speaks HTTP/1.1
+    through httpcore's connection class and keeps its own, minimal pool: a request takes an
+    idle connection of its origin or opens a new one (the caller's limits bound how many are
+    in use), and up to `limits.max_keepalive_connections` per origin are kept open for
+    `limits.keepalive_expiry` seconds. httpcore's pool does work quadratic in its number of
+    connections on every request, and a crawler opens a connection for almost every request,
+    so its per-connection bookkeeping is kept to a few list operations. Origins not in use
+    are forgotten, least recently used first, when more than `max_origins` are known.
     """
 
     def __init__(
@@ -216,48 +239,104 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             inner=inner_backend,
         )
         self._ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._ssl_context.set_alpn_protocols(["http/1.1"])
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._keep_alive = limits.max_keepalive_connections or 0
+        self._keepalive_expiry = limits.keepalive_expiry
         self._max_origins = max_origins
         self._origins: OrderedDict[tuple[bytes, bytes, int | None], _Origin] = OrderedDict()
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        origin, stale = self._acquire(request.url)
-        for unused in stale:
-            await unused.transport.aclose()
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        origin, unused = self._acquire((url.raw_scheme, url.raw_host, url.port))
         try:
-            response = await origin.transport.handle_async_request(request)
+            connection, expired = origin.reusable()
+            await _close_all((*unused, *expired))
+            with map_httpcore_exceptions():
+                if connection is None:
+                    connection = await self._connect(core_request)
+                try:
+                    response = await connection.handle_async_request(core_request)
+                except BaseException:
+                    await connection.aclose()
+                    raise
         except BaseException:
-            origin.release()
+            origin.active -= 1
             raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
+        assert isinstance(response.stream, AsyncIterable)
         return httpx.Response(
-            status_code=response.status_code,
+            status_code=response.status,
             headers=response.headers,
-            stream=_ReleasingStream(response.stream, origin),
+            stream=_ResponseBody(response.stream, connection, origin, self),
             extensions=response.extensions,
         )
 
+    async def give_back(self, origin: _Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
+        """Keep `connection` for its origin's next request, or close it."""
+        if not self._closed and connection.is_idle() and len(origin.idle) < self._keep_alive:
+            origin.idle.append(connection)
+        else:
+            await connection.aclose()
+
     async def aclose(self) -> None:
+        self._closed = True
         origins, self._origins = self._origins, OrderedDict()
-        for origin in origins.values():
-            await origin.transport.aclose()
+        await _close_all([c for origin in origins.values() for c in origin.idle])
 
-    def _acquire(self, url: httpx.URL) -> tuple[_Origin, list[_Origin]]:
-        """The origin's pool, marked in use, and the idle pools over the limit to close.
+    async def _connect(self, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
+        """A new HTTP/1.1 connection to the request's origin, TLS included for https. The
+        trace events are httpcore's own, so that callers can tell which phase failed."""
+        origin = request.url.origin
+        host = origin.host.decode("ascii")
+        timeout = request.extensions.get("timeout", {}).get("connect")
+        trace = request.extensions.get("trace")
+        if trace is not None:
+            await trace("connection.connect_tcp.started", {"host": host, "port": origin.port})
+        stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
+        if origin.scheme == b"https":
+            if trace is not None:
+                await trace("connection.start_tls.started", {"server_hostname": host})
+            try:
+                stream = await stream.start_tls(
+                    self._ssl_context, server_hostname=host, timeout=timeout
+                )
+            except BaseException:
+                await stream.aclose()
+                raise
+        return httpcore.AsyncHTTP11Connection(
+            origin=origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+        )
 
-        Nothing here awaits, so concurrent requests can neither create two pools for one
-        origin nor close a pool another request has just taken.
+    def _acquire(self, key: tuple[bytes, bytes, int | None]) -> tuple[_Origin, list[_Closable]]:
+        """The origin's state, marked in use, and the idle connections of the origins
+        forgotten to stay within `max_origins` (to close).
+
+        Nothing here awaits, so concurrent requests can neither create two states for one
+        origin nor forget one another request has just taken.
         """
-        key = (url.raw_scheme, url.raw_host, url.port)
         origin = self._origins.get(key)
         if origin is None:
-            origin = _Origin(_OriginTransport(self._backend, self._ssl_context, self._limits))
-            self._origins[key] = origin
+            origin = self._origins[key] = _Origin()
         else:
             self._origins.move_to_end(key)
         origin.active += 1
         excess = len(self._origins) - self._max_origins
         if excess <= 0:
             return origin, []
-        unused = [k for k, o in self._origins.items() if o.active == 0][:excess]
-        return origin, [self._origins.pop(k) for k in unused]
+        unused = list(islice((k for k, o in self._origins.items() if o.active == 0), excess))
+        return origin, [c for k in unused for c in self._origins.pop(k).idle]
+
+
+async def _close_all(connections: Iterable[_Closable]) -> None:
+    for connection in connections:
+        await connection.aclose()
