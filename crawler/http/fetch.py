@@ -6,7 +6,7 @@ import asyncio
 import ssl
 import time
 import zlib
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _E = TypeVar("_E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DRAIN_MAX_S = 1.0  # an unused body is read for at most this long
+_DRAIN_MARGIN_S = 0.05  # and never into the fetch's deadline, which would turn it into a timeout
 _UNGATED = nullcontext()
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _CODINGS = {"gzip": _GZIP_WBITS, "x-gzip": _GZIP_WBITS, "deflate": zlib.MAX_WBITS}
@@ -85,15 +87,22 @@ class _Budget:
     def __init__(self, seconds: float) -> None:
         self.total = seconds
         self.remaining = seconds
+        self._started: float | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        started = time.monotonic()
+        self._started = started = time.monotonic()
         try:
             async with asyncio.timeout(max(self.remaining, 0.0)):
                 yield
         finally:
+            self._started = None
             self.remaining -= time.monotonic() - started
+
+    def left(self) -> float:
+        """What is left of the deadline now."""
+        spent = 0.0 if self._started is None else time.monotonic() - self._started
+        return self.remaining - spent
 
 
 class _Decoder:
@@ -303,7 +312,7 @@ class Fetcher:
                     response = await self._transport.handle_async_request(request)
                     response.request = request
                     try:
-                        return await _interpret(progress, response, bool(headers), cap)
+                        return await _interpret(progress, response, bool(headers), cap, budget)
                     finally:
                         await response.aclose()
             except _Failure:
@@ -350,7 +359,7 @@ def _sendable(value: str) -> bool:
 
 
 async def _interpret(
-    progress: _Progress, response: httpx.Response, conditional: bool, cap: int
+    progress: _Progress, response: httpx.Response, conditional: bool, cap: int, budget: _Budget
 ) -> _Success | str:
     status = response.status_code
     progress.status_code = status
@@ -360,8 +369,10 @@ async def _interpret(
             return _Success(FetchOutcome.OK, response.headers)
         body = await _read_body(progress, response, cap)
         return _Success(FetchOutcome.OK, response.headers, body)
+    # Whatever else comes with a body that is not used: read it, when it is small and quick,
+    # so that the connection serves the next request instead of a new one.
+    await _drain(response, budget.left() - _DRAIN_MARGIN_S)
     if status == 304 and conditional:
-        await _drain(response)
         return _Success(FetchOutcome.NOT_MODIFIED, response.headers)
     if status in REDIRECT_STATUSES:
         return _location(response, answer)
@@ -375,14 +386,19 @@ async def _interpret(
     raise _Failure(FetchOutcome.HTTP_ERROR, rules.HTTP_STATUS, answer + expected, f"HTTP {status}")
 
 
-async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
-    """Read what is left of a bodiless answer, so that its connection can serve the next
-    request (an unread response closes it). A body past `limit` is left, closing it."""
+async def _drain(response: httpx.Response, seconds: float, limit: int = 64 * 1024) -> None:
+    """Read what is left of an answer whose body is not used, within `seconds`, so that its
+    connection can serve the next request. A body past `limit`, slower than that or broken is
+    left: closing the response then closes its connection, and the answer stands as it is."""
+    if seconds <= 0:
+        return
     read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read > limit:
-            return
+    with suppress(TimeoutError, httpx.TransportError):
+        async with asyncio.timeout(min(seconds, _DRAIN_MAX_S)):
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > limit:
+                    return
 
 
 def _location(response: httpx.Response, answer: str) -> str:

@@ -644,6 +644,97 @@ async def test_idle_hosts_are_forgotten() -> None:
     assert limiter.tracked_hosts < 1000
 
 
+# --- connections ---
+
+
+async def fetch_all(server: LoopbackServer, times: int, pause: float = 0.0) -> list[FetchResult]:
+    """`times` fetches of PATH, one after the other, through one transport."""
+    settings = make_settings(respect_robots_txt=False)
+    results = []
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        for _ in range(times):
+            results.append(await fetcher.fetch(server.url(PATH)))
+            await asyncio.sleep(pause)
+    return results
+
+
+async def test_requests_to_one_origin_reuse_its_connection(server: LoopbackServer) -> None:
+    server.route(PATH, Response.json(DOC))
+
+    results = await fetch_all(server, 3)
+
+    assert [r.outcome for r in results] == [FetchOutcome.OK] * 3
+    assert (server.requests[PATH], server.connections) == (3, 1)
+
+
+async def test_an_error_answer_s_body_is_read_so_its_connection_serves_the_next_request(
+    server: LoopbackServer,
+) -> None:
+    server.route(PATH, Response.json(DOC))  # robots.txt: 404 with a body
+    settings = make_settings(respect_robots_txt=True)
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        missing = await fetcher.fetch(server.url("/missing"))
+        found = await fetcher.fetch(server.url(PATH))
+
+    assert (missing.outcome, found.outcome) == (FetchOutcome.NOT_FOUND, FetchOutcome.OK)
+    assert (server.requests["/robots.txt"], server.connections) == (1, 1)
+
+
+async def test_an_error_answer_s_slow_body_costs_its_connection_not_its_outcome(
+    server: LoopbackServer,
+) -> None:
+    head = b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\n"
+    server.route(PATH, drip(head, b"0123456789", interval=1.0))
+    clock = time.monotonic()
+
+    result = await fetch_once(server.url(PATH), make_settings(request_deadline=3.0))
+
+    assert result.outcome is FetchOutcome.NOT_FOUND
+    assert time.monotonic() - clock < 2.5
+
+
+async def test_a_connection_the_answer_closes_is_not_reused(server: LoopbackServer) -> None:
+    body = json.dumps(DOC).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    server.route(PATH, raw(head.encode() + body))
+
+    results = await fetch_all(server, 3)
+
+    assert [r.outcome for r in results] == [FetchOutcome.OK] * 3
+    assert server.connections == 3
+
+
+async def test_a_kept_connection_the_server_dropped_meanwhile_is_replaced(
+    server: LoopbackServer,
+) -> None:
+    body = json.dumps(DOC).encode()
+    # Announced as reusable, then closed by the server while the client keeps it.
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+    server.route(PATH, raw(head.encode() + body))
+
+    results = await fetch_all(server, 3, pause=0.1)
+
+    assert [r.outcome for r in results] == [FetchOutcome.OK] * 3
+    assert server.connections == 3
+
+
+async def test_a_connection_whose_body_was_left_unread_is_not_reused(
+    server: LoopbackServer,
+) -> None:
+    server.route(PATH, Response.json({"padding": "x" * 200_000}))
+    settings = make_settings()
+    async with build_transport(settings) as transport:
+        fetcher = Fetcher(transport, settings, HostLimiter(settings))
+        probe = await fetcher.fetch(server.url(PATH), read_body=False)
+        read = await fetcher.fetch(server.url(PATH))
+
+    assert (probe.outcome, read.outcome) == (FetchOutcome.OK, FetchOutcome.OK)
+    assert len(read.body or b"") > 200_000
+    assert server.connections == 2
+
+
 @pytest.mark.timeout(30)
 async def test_more_hosts_at_once_than_open_pools_all_succeed() -> None:
     hosts = [f"127.0.1.{n}" for n in range(1, 151)]
