@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,3 +31,12 @@ async def upsert(
     statement = module.insert(table)
     updated = {c: statement.excluded[c] for c in rows[0] if c not in keys}
     await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updated), rows)
+
+
+def among(conn: AsyncConnection, column: ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """`column IN values` with the values bound as one parameter (an array on Postgres, a
+    JSON array on SQLite): no limit on their number, and no per-value SQL to compile."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(listed.c.value))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.dialect import upsert
+from storage.dialect import among, upsert
 from storage.schema import robots_txt
 
 
@@ -21,16 +21,16 @@ async def load(conn: AsyncConnection, origin: str) -> dict[str, Any] | None:
 
 async def load_many(conn: AsyncConnection, origins: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The stored files of these origins, by origin (those without one are left out)."""
+    if not origins:
+        return {}
     r = robots_txt.c
+    query = select(r.origin, r.text, r.etag, r.last_modified, r.read_at).where(
+        among(conn, r.origin, origins)
+    )
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(origins), 500):
-        chunk = list(origins[start : start + 500])
-        query = select(r.origin, r.text, r.etag, r.last_modified, r.read_at).where(
-            r.origin.in_(chunk)
-        )
-        for row in await conn.execute(query):
-            values = dict(row._mapping)
-            found[values.pop("origin")] = values
+    for row in await conn.execute(query):
+        values = dict(row._mapping)
+        found[values.pop("origin")] = values
     return found
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import among
 from storage.schema import findings, links, oauth_metadata, servers, territories, versions
 
 RELATED_METADATA = "related_metadata"  # the kinds of link a version records
@@ -94,55 +95,65 @@ async def states_for(conn: AsyncConnection, urls: Sequence[str]) -> dict[str, Se
             and_(versions.c.server_id == servers.c.id, versions.c.version == latest.c.version),
         )
     )
-    states: dict[str, ServerState] = {}
-    wanted = list(dict.fromkeys(urls))
-    for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
-        chunk = wanted[start : start + 500]
-        for r in await conn.execute(query.where(servers.c.url.in_(chunk))):
-            states[r.url] = ServerState(
-                id=r.id,
-                url=r.url,
-                status=r.status,
-                etag=r.etag,
-                last_modified=r.last_modified,
-                consecutive_failures=r.consecutive_failures,
-                current_version_id=r.version_id,
-                current_version=r.version or 0,
-                current_sha256=r.document_sha256,
-                current_valid=r.valid,
-                current_fetched_at=r.fetched_at,
-                has_attempt_findings=bool(r.has_attempt_findings),
-                has_linked_resources=bool(r.has_linked_resources),
-                moved_to=r.moved_to,
-                last_fetched=r.last_fetched,
-                last_outcome=r.last_outcome,
-            )
-    return await _with_earlier_versions(conn, await _with_links(conn, states))
+    rows = {r.url: r for r in await conn.execute(query.where(among(conn, servers.c.url, urls)))}
+    version_ids = [r.version_id for r in rows.values() if r.version_id is not None]
+    links_of = await _links_of(conn, version_ids)
+    earlier = await _earlier_versions(conn, [(r.id, r.version or 0) for r in rows.values()])
+    return {
+        url: _state(r, links_of.get(r.version_id), earlier.get(r.id)) for url, r in rows.items()
+    }
+
+
+def _state(r: Any, current: _Links | None, earlier: list[tuple[int, str]] | None) -> ServerState:
+    current = current or _Links()
+    return ServerState(
+        id=r.id,
+        url=r.url,
+        status=r.status,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        consecutive_failures=r.consecutive_failures,
+        current_version_id=r.version_id,
+        current_version=r.version or 0,
+        current_sha256=r.document_sha256,
+        current_valid=r.valid,
+        current_fetched_at=r.fetched_at,
+        has_attempt_findings=bool(r.has_attempt_findings),
+        has_linked_resources=bool(r.has_linked_resources),
+        moved_to=r.moved_to,
+        last_fetched=r.last_fetched,
+        last_outcome=r.last_outcome,
+        earlier_versions=tuple(earlier or ()),
+        current_links=tuple(current.related),
+        current_coverage_url=current.coverage,
+        current_oauth_url=current.oauth[0] if current.oauth else None,
+        current_oauth_well_known=current.oauth[1] if current.oauth else False,
+    )
 
 
 _EARLIER = 3  # versions before the current one that a server may be alternating with
 
 
-async def _with_earlier_versions(
-    conn: AsyncConnection, states: dict[str, ServerState]
-) -> dict[str, ServerState]:
-    """The states with the few versions before their current one (newest first)."""
-    versioned = {s.id: s for s in states.values() if s.current_version > 1}
+async def _earlier_versions(
+    conn: AsyncConnection, current: Sequence[tuple[int, int]]
+) -> dict[int, list[tuple[int, str]]]:
+    """(version id, sha256) of the few versions before each server's current one (newest
+    first), by server id, for the (server id, current version) pairs given."""
+    versioned = [(server_id, version) for server_id, version in current if version > 1]
     earlier: dict[int, list[tuple[int, str]]] = {}
-    ids = list(versioned)
-    for start in range(0, len(ids), 500):
-        chunk = [versioned[i] for i in ids[start : start + 500]]
+    for start in range(0, len(versioned), 500):
+        chunk = versioned[start : start + 500]
         query = (
             select(versions.c.server_id, versions.c.id, versions.c.document_sha256)
             .where(
                 or_(
                     *(
                         and_(
-                            versions.c.server_id == s.id,
-                            versions.c.version >= s.current_version - _EARLIER,
-                            versions.c.version < s.current_version,
+                            versions.c.server_id == server_id,
+                            versions.c.version >= version - _EARLIER,
+                            versions.c.version < version,
                         )
-                        for s in chunk
+                        for server_id, version in chunk
                     )
                 )
             )
@@ -150,46 +161,38 @@ async def _with_earlier_versions(
         )
         for row in await conn.execute(query):
             earlier.setdefault(row.server_id, []).append((row.id, row.document_sha256))
-    return {
-        url: replace(state, earlier_versions=tuple(earlier.get(state.id, ())))
-        for url, state in states.items()
-    }
+    return earlier
 
 
-async def _with_links(
-    conn: AsyncConnection, states: dict[str, ServerState]
-) -> dict[str, ServerState]:
-    """The states with their current version's related_metadata links filled in."""
-    by_version = {s.current_version_id: s for s in states.values() if s.current_version_id}
-    found: dict[int, list[str]] = {}
-    coverage: dict[int, str] = {}
-    oauth: dict[int, tuple[str, bool]] = {}
-    ids = list(by_version)
-    for start in range(0, len(ids), 500):
-        query = (
-            select(links.c.version_id, links.c.kind, links.c.url)
-            .where(links.c.version_id.in_(ids[start : start + 500]))
-            .order_by(links.c.version_id, links.c.position)
-        )
-        for row in await conn.execute(query):
-            if row.kind == COVERAGE:
-                coverage[row.version_id] = row.url
-            elif row.kind in (OAUTH_METADATA, OAUTH_WELL_KNOWN):
-                oauth[row.version_id] = (row.url, row.kind == OAUTH_WELL_KNOWN)
-            else:
-                found.setdefault(row.version_id, []).append(row.url)
-    updated = {}
-    for url, state in states.items():
-        version_id = state.current_version_id or 0
-        oauth_url, well_known = oauth.get(version_id, (None, False))
-        updated[url] = replace(
-            state,
-            current_links=tuple(found.get(version_id, ())),
-            current_coverage_url=coverage.get(version_id),
-            current_oauth_url=oauth_url,
-            current_oauth_well_known=well_known,
-        )
-    return updated
+@dataclass(slots=True)
+class _Links:
+    """What a version links to: related metadata, its coverage listing, its OAuth metadata
+    (URL, whether assumed at the RFC 8414 location)."""
+
+    related: list[str] = field(default_factory=list)
+    coverage: str | None = None
+    oauth: tuple[str, bool] | None = None
+
+
+async def _links_of(conn: AsyncConnection, version_ids: Sequence[int]) -> dict[int, _Links]:
+    """The links each of these versions recorded, by version id."""
+    if not version_ids:
+        return {}
+    query = (
+        select(links.c.version_id, links.c.kind, links.c.url)
+        .where(among(conn, links.c.version_id, version_ids))
+        .order_by(links.c.version_id, links.c.position)
+    )
+    found: dict[int, _Links] = {}
+    for row in await conn.execute(query):
+        of_version = found.setdefault(row.version_id, _Links())
+        if row.kind == COVERAGE:
+            of_version.coverage = row.url
+        elif row.kind in (OAUTH_METADATA, OAUTH_WELL_KNOWN):
+            of_version.oauth = (row.url, row.kind == OAUTH_WELL_KNOWN)
+        else:
+            of_version.related.append(row.url)
+    return found
 
 
 async def insert_servers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+import pytest
+from sqlalchemy import select, text
+
+from storage.dialect import among
 from storage.engine import async_url, create_engine
 from storage.errors import StorageError
 from storage.migrate import ensure_schema
 from storage.reader import open_reader
-from storage.schema import SCHEMA_REVISION
+from storage.repositories import robots as robots_repo
+from storage.repositories import seeds as seeds_repo
+from storage.repositories.seeds import NewSeed
+from storage.schema import SCHEMA_REVISION, seeds
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.mark.parametrize(
@@ -62,3 +72,43 @@ def test_reader_reports_an_unreachable_database(tmp_path: object) -> None:
         open_reader(f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"),
     ):
         pass
+
+
+@pytest.mark.parametrize("count", [0, 1, 1200])
+async def test_among_matches_any_number_of_values_of_any_column_type(
+    engine: AsyncEngine, count: int
+) -> None:
+    now = datetime.now(UTC)
+    new = [NewSeed(f"https://s{n}.example/x", f"s{n}.example", (), "test") for n in range(1300)]
+    async with engine.begin() as conn:
+        await seeds_repo.add(conn, new, now)
+        await robots_repo.save(
+            conn,
+            [
+                {"origin": f"https://s{n}.example", "text": None, "etag": None}
+                | {"last_modified": None, "read_at": now}
+                for n in range(1300)
+            ],
+        )
+    async with engine.connect() as conn:
+        ids = list(await conn.scalars(select(seeds.c.id).order_by(seeds.c.id)))
+        wanted_ids = [*ids[:count], -1]  # one that matches nothing
+        found_ids = list(
+            await conn.scalars(select(seeds.c.id).where(among(conn, seeds.c.id, wanted_ids)))
+        )
+        origins = [f"https://s{n}.example" for n in range(count)] + ["https://none.example"]
+        found_origins = await robots_repo.load_many(conn, origins)
+
+    assert sorted(found_ids) == ids[:count]
+    assert sorted(found_origins) == sorted(origins[:count])
+
+
+@pytest.mark.postgres
+async def test_among_binds_an_array_with_the_psycopg_driver_too(postgres_database: str) -> None:
+    engine = create_engine("postgresql+psycopg://" + postgres_database.split("://", 1)[1])
+    try:
+        async with engine.connect() as conn:
+            query = select(seeds.c.id).where(among(conn, seeds.c.url, ["a", "b"]))
+            assert list(await conn.scalars(query)) == []
+    finally:
+        await engine.dispose()
