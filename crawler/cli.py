@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeVar
 import orjson
 import typer
 
+from crawler import heap
 from crawler.cliopts import remember_root_flags, setting_parameters, with_settings
 from crawler.settings import ConfigurationError, Settings
 
@@ -84,18 +85,20 @@ def run(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
             return await job(engine)
 
     try:
-        return _event_loop_runner()(main())
+        return run_loop(main())
     except StorageError as exc:
         fail(str(exc))
 
 
-def _event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
-    """uvloop where it is installed (it cuts a crawl's CPU by about a tenth), else asyncio."""
+def run_loop(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to completion on uvloop where it is installed (it cuts a crawl's CPU by
+    about a tenth), else asyncio; start-up is over by then (`heap.settle`)."""
+    heap.settle()
     try:
         import uvloop
     except ImportError:
-        return asyncio.run
-    return uvloop.run
+        return asyncio.run(work)
+    return uvloop.run(work)
 
 
 def read(settings: Settings, query: Callable[[Any], T]) -> T:
@@ -103,6 +106,7 @@ def read(settings: Settings, query: Callable[[Any], T]) -> T:
     from storage.errors import StorageError
     from storage.reader import open_reader
 
+    heap.settle()
     try:
         with open_reader(settings.database_url) as reader:
             return query(reader)
@@ -111,6 +115,7 @@ def read(settings: Settings, query: Callable[[Any], T]) -> T:
 
 
 def main() -> None:
+    heap.defer_collection()
     try:
         app()
     except ConfigurationError as exc:
@@ -314,7 +319,7 @@ def validate(
     from crawler.pipeline.validate import validate_url
 
     [target] = _targets_or_exit([url])
-    report = _event_loop_runner()(validate_url(settings, target.url))
+    report = run_loop(validate_url(settings, target.url))
     if as_json:
         print_json(report.to_json())
     else:
@@ -562,6 +567,7 @@ def serve(
         pool.open()
     except StorageError as exc:
         fail(str(exc))
+    heap.settle()
     # An event stream never ends by itself: a stop waits this long for its clients, no longer.
     uvicorn.run(
         create_app(settings, pool),
