@@ -238,8 +238,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             exempt_networks=exempt_networks,
             inner=inner_backend,
         )
-        self._ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        self._ssl_context.set_alpn_protocols(["http/1.1"])
+        self._verify = verify
+        self._ssl_context: ssl.SSLContext | None = None  # made on the first https connection
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._keep_alive = limits.max_keepalive_connections or 0
         self._keepalive_expiry = limits.keepalive_expiry
@@ -308,7 +308,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 await trace("connection.start_tls.started", {"server_hostname": host})
             try:
                 stream = await stream.start_tls(
-                    self._ssl_context, server_hostname=host, timeout=timeout
+                    self._tls_context(), server_hostname=host, timeout=timeout
                 )
             except BaseException:
                 await stream.aclose()
@@ -316,6 +316,13 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         return httpcore.AsyncHTTP11Connection(
             origin=origin, stream=stream, keepalive_expiry=self._keepalive_expiry
         )
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Loading the CA certificates costs as much as a few dozen small requests.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(verify=self._verify, trust_env=False)
+            self._ssl_context.set_alpn_protocols(["http/1.1"])
+        return self._ssl_context
 
     def _acquire(self, key: tuple[bytes, bytes, int | None]) -> tuple[_Origin, list[_Closable]]:
         """The origin's state, marked in use, and the idle connections of the origins

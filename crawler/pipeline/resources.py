@@ -39,11 +39,15 @@ class LinkedReaders:
     ) -> Linked:
         """Every entry's territory and map, and the OAuth metadata, read concurrently."""
         stored = stored_territories or {}
-        territories, map_findings, oauth = await asyncio.gather(
-            self.territories.read(entries, stored),
-            self.maps.check(entries),
-            self._oauth(oauth_link, stored_oauth),
-        )
+        if entries:
+            territories, map_findings, oauth = await asyncio.gather(
+                self.territories.read(entries, stored),
+                self.maps.check(entries),
+                self._oauth(oauth_link, stored_oauth),
+            )
+        else:  # most documents: no tasks to start for what is not there
+            territories, map_findings = (), ()
+            oauth = await self._oauth(oauth_link, stored_oauth)
         return Linked(
             stored_territories=stored,
             territories=territories,
