@@ -46,8 +46,9 @@ class Poller:
             result,
         )
         served_again, alternating = self._served_again(state, meaning, result)
-        findings = meaning.findings + migration + alternating
-        meaning = replace(meaning, status=settled.status, findings=findings)
+        if settled.status != meaning.status or migration or alternating:
+            findings = meaning.findings + migration + alternating
+            meaning = replace(meaning, status=settled.status, findings=findings)
         return Poll(
             target,
             state,
