@@ -73,7 +73,7 @@ class _Progress:
     retry_after_s: float | None = None  # what a 429 or 503 asked for
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        """httpcore's trace hook: counts requests actually sent, remembers the current phase."""
+        """The transport's trace hook: counts requests actually sent, remembers the phase."""
         if event.endswith(".started"):
             self.phase = event.removesuffix(".started")
             if self.phase.endswith(".send_request_headers"):

@@ -38,8 +38,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if not buffer:
             return
         try:
+            self._writer.write(buffer)
+            if not self._writer.transport.get_write_buffer_size():
+                return  # all handed to the socket: nothing to wait for
             async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
                 await self._writer.drain()
         except TimeoutError as exc:
             raise httpcore.WriteTimeout(f"could not write within {timeout}s") from exc

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from itertools import islice
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpcore
 import httpx
@@ -32,6 +32,7 @@ Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 """Resolves (host, port) to addresses; raises OSError (socket.gaierror) when it cannot."""
 
 Network = IPv4Network | IPv6Network
+Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 class ResolutionError(httpcore.ConnectError):
@@ -256,16 +257,21 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             ),
             headers=request.headers.raw,
             content=request.stream,
-            extensions=request.extensions,
+            # The trace hook hears only what callers use (see _connect); httpcore would await
+            # it a dozen times per request.
+            extensions={k: v for k, v in request.extensions.items() if k != "trace"},
         )
+        trace = request.extensions.get("trace")
         origin, unused = self._acquire((url.raw_scheme, url.raw_host, url.port))
         try:
             connection, expired = origin.reusable()
             await _close_all((*unused, *expired))
             with map_httpcore_exceptions():
                 if connection is None:
-                    connection = await self._connect(core_request)
+                    connection = await self._connect(core_request, trace)
                 try:
+                    if trace is not None:
+                        await trace("http11.send_request_headers.started", {})
                     response = await connection.handle_async_request(core_request)
                 except BaseException:
                     await connection.aclose()
@@ -293,13 +299,18 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         origins, self._origins = self._origins, OrderedDict()
         await _close_all([c for origin in origins.values() for c in origin.idle])
 
-    async def _connect(self, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
-        """A new HTTP/1.1 connection to the request's origin, TLS included for https. The
-        trace events are httpcore's own, so that callers can tell which phase failed."""
+    async def _connect(
+        self, request: httpcore.Request, trace: Trace | None
+    ) -> httpcore.AsyncHTTP11Connection:
+        """A new HTTP/1.1 connection to the request's origin, TLS included for https.
+
+        `trace` hears httpcore's names for the start of each phase: connecting, the TLS
+        handshake and (in handle_async_request) sending the request, so that a caller can
+        tell which phase failed and count the requests actually sent.
+        """
         origin = request.url.origin
         host = origin.host.decode("ascii")
         timeout = request.extensions.get("timeout", {}).get("connect")
-        trace = request.extensions.get("trace")
         if trace is not None:
             await trace("connection.connect_tcp.started", {"host": host, "port": origin.port})
         stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
