@@ -254,9 +254,12 @@ def report(results: list[DatabaseResult], args: argparse.Namespace, hosts: int) 
     crawler = crawler_name(args)
     where = layout_note(args.servers, hosts, requested, f"metadata documents at `{WELL_KNOWN}`")
     kinds = [r.kind for r in results]
+    title = "Crawl benchmark"
+    if args.servers != 1000:
+        title += f": {args.servers:,} servers"
     return "\n".join(
         [
-            *section_header("Crawl benchmark", "crawl_benchmark.py", args, with_code=False),
+            *section_header(title, "crawl_benchmark.py", args, with_code=False),
             "### Method",
             "",
             f"- Servers: {where}, served with strong ETags by `crawler.testing."

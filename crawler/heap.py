@@ -2,12 +2,13 @@
 
 Importing SQLAlchemy, httpx, pydantic and the crawler creates a few hundred thousand objects
 that live as long as the process. CPython's collector traverses all of them again on every
-full collection: during a crawl of a thousand servers that cost about a tenth of its time, and
-about a fifth of a second more at exit. So `defer_collection` (when a command starts) makes
-collections rare while it imports what it needs, and `settle` (when its work begins) moves
-what start-up built out of the collector's sight with `gc.freeze` and restores the usual pace
-for what the work itself allocates. Without `defer_collection` first, `settle` does nothing,
-so a process that merely calls the commands (a test) keeps its own collector as it is.
+full collection: in a crawl of a thousand servers that cost about a tenth of the crawl's
+time, and about a fifth of a second more while importing and at exit. So `defer_collection`
+(when a command starts) makes collections rare while it imports what it needs, and `settle`
+(when its work begins) moves what start-up built out of the collector's sight with
+`gc.freeze` and restores the usual pace for what the work itself allocates. Without
+`defer_collection` first, `settle` does nothing, so a process that merely calls the commands
+(a test) keeps its own collector as it is.
 """
 
 from __future__ import annotations

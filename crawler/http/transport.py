@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
@@ -33,6 +33,7 @@ Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 
 Network = IPv4Network | IPv6Network
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
+Connection = httpcore.AsyncHTTP11Connection
 
 
 class ResolutionError(httpcore.ConnectError):
@@ -156,23 +157,19 @@ class _Origin:
     __slots__ = ("active", "idle")
 
     def __init__(self) -> None:
-        self.idle: list[httpcore.AsyncHTTP11Connection] = []
+        self.idle: list[Connection] = []
         self.active = 0
 
-    def reusable(self) -> tuple[httpcore.AsyncHTTP11Connection | None, list[_Closable]]:
+    def reusable(self) -> tuple[Connection | None, list[Connection]]:
         """An idle connection still open and within its keep-alive time, and the ones that
         are not (to close)."""
-        expired: list[_Closable] = []
+        expired: list[Connection] = []
         while self.idle:
             connection = self.idle.pop()
             if connection.is_idle() and not connection.has_expired():
                 return connection, expired
             expired.append(connection)
         return None, expired
-
-
-class _Closable(Protocol):
-    async def aclose(self) -> None: ...
 
 
 class _ResponseBody(httpx.AsyncByteStream):
@@ -182,12 +179,12 @@ class _ResponseBody(httpx.AsyncByteStream):
     def __init__(
         self,
         body: AsyncIterable[bytes],
-        connection: httpcore.AsyncHTTP11Connection,
+        connection: Connection,
         origin: _Origin,
         transport: GuardedTransport,
     ) -> None:
         self._body = body
-        self._connection: httpcore.AsyncHTTP11Connection | None = connection
+        self._connection: Connection | None = connection
         self._origin = origin
         self._transport = transport
 
@@ -287,7 +284,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             extensions=response.extensions,
         )
 
-    async def give_back(self, origin: _Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
+    async def give_back(self, origin: _Origin, connection: Connection) -> None:
         """Keep `connection` for its origin's next request, or close it."""
         if not self._closed and connection.is_idle() and len(origin.idle) < self._keep_alive:
             origin.idle.append(connection)
@@ -299,9 +296,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         origins, self._origins = self._origins, OrderedDict()
         await _close_all([c for origin in origins.values() for c in origin.idle])
 
-    async def _connect(
-        self, request: httpcore.Request, trace: Trace | None
-    ) -> httpcore.AsyncHTTP11Connection:
+    async def _connect(self, request: httpcore.Request, trace: Trace | None) -> Connection:
         """A new HTTP/1.1 connection to the request's origin, TLS included for https.
 
         `trace` hears httpcore's names for the start of each phase: connecting, the TLS
@@ -324,9 +319,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 await stream.aclose()
                 raise
-        return httpcore.AsyncHTTP11Connection(
-            origin=origin, stream=stream, keepalive_expiry=self._keepalive_expiry
-        )
+        return Connection(origin=origin, stream=stream, keepalive_expiry=self._keepalive_expiry)
 
     def _tls_context(self) -> ssl.SSLContext:
         # Loading the CA certificates costs as much as a few dozen small requests.
@@ -335,7 +328,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             self._ssl_context.set_alpn_protocols(["http/1.1"])
         return self._ssl_context
 
-    def _acquire(self, key: tuple[bytes, bytes, int | None]) -> tuple[_Origin, list[_Closable]]:
+    def _acquire(self, key: tuple[bytes, bytes, int | None]) -> tuple[_Origin, list[Connection]]:
         """The origin's state, marked in use, and the idle connections of the origins
         forgotten to stay within `max_origins` (to close).
 
@@ -355,6 +348,6 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         return origin, [c for k in unused for c in self._origins.pop(k).idle]
 
 
-async def _close_all(connections: Iterable[_Closable]) -> None:
+async def _close_all(connections: Iterable[Connection]) -> None:
     for connection in connections:
         await connection.aclose()
