@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _E = TypeVar("_E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DRAIN_MAX_S = 1.0  # an unused body is read for at most this long
+_DRAIN_MAX_S = 0.5  # an unused body is read for at most this long
 _DRAIN_MARGIN_S = 0.05  # and never into the fetch's deadline, which would turn it into a timeout
 _UNGATED = nullcontext()
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
