@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import among
 from storage.schema import seeds
 
 METADATA = "metadata"
@@ -71,11 +72,8 @@ async def _by_key(
 ) -> dict[tuple[str, str], SeedRow]:
     if not keys:
         return {}
-    urls = sorted({url for _, url in keys})
-    found: dict[tuple[str, str], SeedRow] = {}
-    for start in range(0, len(urls), 500):  # stay under SQLite's bound-parameter limit
-        query = select(seeds).where(seeds.c.url.in_(urls[start : start + 500]))
-        found.update({(r.kind, r.url): _row(r) for r in await conn.execute(query)})
+    query = select(seeds).where(among(conn, seeds.c.url, sorted({url for _, url in keys})))
+    found = {(r.kind, r.url): _row(r) for r in await conn.execute(query)}
     return {k: v for k, v in found.items() if k in keys}
 
 
