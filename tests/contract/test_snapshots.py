@@ -128,6 +128,29 @@ async def test_returning_to_earlier_content_reuses_the_document(engine: AsyncEng
     assert await count(engine, documents) == 2
 
 
+async def test_state_is_the_latest_version_with_the_few_before_it(engine: AsyncEngine) -> None:
+    for minute, name in enumerate("ABCDE"):
+        await poll(engine, fetched(json.dumps({**DOCUMENT, "name": name}).encode(), minute))
+    unknown = "https://unknown.example.com/.well-known/carbon-data-spec.json"
+
+    async with engine.connect() as conn:
+        states = await servers.states_for(conn, [URL, unknown])
+        stored = (
+            await conn.execute(
+                select(versions.c.version, versions.c.id, versions.c.document_sha256).order_by(
+                    versions.c.version.desc()
+                )
+            )
+        ).all()
+
+    assert list(states) == [URL]
+    state = states[URL]
+    assert [row.version for row in stored] == [5, 4, 3, 2, 1]
+    assert (state.current_version, state.current_version_id) == (5, stored[0].id)
+    assert state.current_sha256 == stored[0].document_sha256
+    assert state.earlier_versions == tuple((row.id, row.document_sha256) for row in stored[1:4])
+
+
 async def test_not_modified_confirms_the_current_version(engine: AsyncEngine) -> None:
     await poll(engine, fetched(json.dumps(DOCUMENT).encode(), 0))
 
