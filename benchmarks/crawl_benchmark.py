@@ -316,20 +316,18 @@ def reading_notes(results: list[DatabaseResult], servers: int) -> list[str]:
     """How to read the figures, with this run's own numbers."""
     per_db = {r.kind: measures(r) for r in results}
 
-    def median(kind: str, name: str) -> float:
-        value = per_db[kind][name].median
-        return float("nan") if value is None else value
+    def per_server_ms(rows: dict[str, Measure], name: str) -> str:
+        return f"{1000 * median_of(rows, name) / servers:.2f}"
 
-    def per_server_ms(kind: str, name: str) -> str:
-        return f"{1000 * median(kind, name) / servers:.2f}"
-
-    some = next(iter(per_db))
-    imports = median(some, f"`{IMPORTS}`: wall (s)") - median(some, "`python -c pass`: wall (s)")
+    some = next(iter(per_db.values()))
+    imports = median_of(some, f"`{IMPORTS}`: wall (s)") - median_of(
+        some, "`python -c pass`: wall (s)"
+    )
     per_pass = [
-        f"  - {kind}: {per_server_ms(kind, 'first crawl: in-process duration_s')} ms in the "
-        f"first crawl, {per_server_ms(kind, 're-crawl: in-process duration_s')} ms in the "
+        f"  - {kind}: {per_server_ms(rows, 'first crawl: in-process duration_s')} ms in the "
+        f"first crawl, {per_server_ms(rows, 're-crawl: in-process duration_s')} ms in the "
         "re-crawl."
-        for kind in per_db
+        for kind, rows in per_db.items()
     ]
     wall = [f"  - {kind}: {wall_note(rows, servers)}" for kind, rows in per_db.items()]
     return [
@@ -364,9 +362,11 @@ def reading_notes(results: list[DatabaseResult], servers: int) -> list[str]:
 
 
 def wall_note(rows: dict[str, Measure], servers: int) -> str:
-    outside = rows["re-crawl: outside the pass (wall - duration_s) (s)"].median or float("nan")
-    measured = rows["re-crawl: in-process duration_s"].median or float("nan")
-    needed = needed_recrawl_s(rows)
+    """The fixed cost outside the re-crawl's pass, and the pass a 2x wall-time speed-up would
+    need with the first crawl's wall time and that cost as they are."""
+    outside = median_of(rows, "re-crawl: outside the pass (wall - duration_s) (s)")
+    needed = median_of(rows, "first crawl: wall (s)") / TARGET_SPEEDUP - outside
+    measured = median_of(rows, "re-crawl: in-process duration_s")
     return (
         f"{outside:.2f} s outside the re-crawl's pass; a 2x wall-time speed-up needs a "
         f"re-crawl pass of at most {needed:.2f} s ({1000 * needed / servers:.2f} ms per "
@@ -374,13 +374,9 @@ def wall_note(rows: dict[str, Measure], servers: int) -> str:
     )
 
 
-def needed_recrawl_s(rows: dict[str, Measure]) -> float:
-    """The re-crawl duration_s at which the wall-time speed-up would be 2x, the rest equal."""
-    first_wall = rows["first crawl: wall (s)"].median
-    outside = rows["re-crawl: outside the pass (wall - duration_s) (s)"].median
-    if first_wall is None or outside is None:
-        return float("nan")
-    return first_wall / TARGET_SPEEDUP - outside
+def median_of(rows: dict[str, Measure], name: str) -> float:
+    value = rows[name].median
+    return float("nan") if value is None else value
 
 
 # --- main ------------------------------------------------------------------------------------
