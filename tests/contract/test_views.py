@@ -1,5 +1,5 @@
-"""The analysts' views, and every SQL block of docs/analysts.md, on a federation crawled through
-the command line (tests/analysts.py), on SQLite and on Postgres.
+"""The analysts' views, and every SQL block of docs/analysts.md and docs/schema.md, on a
+federation crawled through the command line (tests/analysts.py), on SQLite and on Postgres.
 
 Values come back as each driver returns them (timestamps as text from sqlite3 and datetimes
 from psycopg, booleans as 1/0 or true/false), so the checks compare them through `when`,
@@ -12,6 +12,7 @@ import json
 import math
 import re
 import shutil
+import textwrap
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,13 +23,17 @@ from alembic import command
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crawler.domain.fetching import FetchOutcome
+from crawler.domain.status import ServerStatus
 from storage.migrate import alembic_config
 from storage.timestamps import as_utc
 from tests.analysts import (
     BERLIN,
     BERLIN_GROWN,
+    NEW_HOME,
     NORTH_ELECTRIC,
     NORTH_SOLAR,
+    SEEDS,
     SHIFT,
     SOUTH,
     Federation,
@@ -669,3 +674,200 @@ def test_the_sql_of_docs_analysts_md_answers_its_question(
     ]
 
     ANSWERS[question](federation, federation.rows(federation.localise(sql)))
+
+
+# --- docs/schema.md ------------------------------------------------------------------------
+
+SCHEMA_DOC = DOC.with_name("schema.md")
+# Question 5's day, a literal in the doc, replaced by a day between the two crawls.
+SCHEMA_DOC_DAY = "'2026-01-02'"
+
+
+def schema_doc_blocks() -> list[tuple[int, str | None, str]]:
+    """Every ```sql block of docs/schema.md's questions: its question's number, the dialect its
+    first line marks it for (None: both), and its text."""
+    text = SCHEMA_DOC.read_text()
+    questions = text[text.index("## Questions in SQL") : text.index("## Indexes")]
+    blocks = []
+    question = None
+    for part in re.split(r"(^\d+\. [^\n]*$|^ *```sql\n.*?^ *```$)", questions, flags=re.M | re.S):
+        item = re.match(r"(\d+)\. ", part)
+        if item:
+            question = int(item.group(1))
+        elif part.lstrip().startswith("```sql"):
+            assert question is not None, f"an SQL block outside a question: {part}"
+            sql = textwrap.dedent(part).removeprefix("```sql\n").removesuffix("```")
+            dialect = DIALECTS.get(sql.splitlines()[0].strip())
+            blocks.append((question, dialect, sql))
+    return blocks
+
+
+def document(value: Any) -> dict[str, Any]:
+    """A `documents.content` value: JSON text from sqlite3, parsed JSON from psycopg."""
+    parsed_value = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(parsed_value, dict)
+    return parsed_value
+
+
+SCHEMA_ANSWERS: dict[int, Check] = {}
+
+
+def schema_answers(question: int) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        SCHEMA_ANSWERS[question] = check
+        return check
+
+    return register
+
+
+@schema_answers(1)
+def _usable_now(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(f.publisher(r["url"]), r["name"]) for r in rows] == [
+        ("berlin", "Berlin Grid"),
+        ("north", "Northern Electric & Gas"),
+        ("new", "Old Town Utility"),
+        ("south", "Southern Power"),
+    ]
+    assert long_ago(rows[0]["status_since"])
+    assert recent(rows[2]["status_since"])
+
+
+@schema_answers(2)
+def _servers_per_status(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(r["status"], r["servers"]) for r in rows] == [
+        ("ok", 4),
+        ("not_found", 2),
+        ("invalid", 1),
+        ("moved", 1),
+        ("unreachable", 1),
+    ]
+
+
+@schema_answers(3)
+def _new_versions_last_week(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(f.publisher(r["url"]), r["version"]) for r in rows] == [("north", 2)]
+    assert recent(rows[0]["fetched_at"])
+
+
+@schema_answers(4)
+def _current_document(f: Federation, rows: list[dict[str, Any]]) -> None:
+    [row] = rows
+    assert document(row["content"])["description"].endswith("Now with solar.")
+
+
+@schema_answers(5)
+def _document_on_a_day(f: Federation, rows: list[dict[str, Any]]) -> None:
+    [row] = rows
+    assert row["version"] == 1
+    assert document(row["content"])["description"] == "Electricity and gas in the north."
+
+
+@schema_answers(6)
+def _on_the_2023_draft(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(f.publisher(r["url"]), r["name"]) for r in rows] == [("south", "Southern Power")]
+
+
+@schema_answers(7)
+def _common_errors(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(r["rule"], r["servers"]) for r in rows] == [
+        ("http.not-found", 2),  # quiet (404) and gone (410)
+        ("http.status", 1),  # flaky (503)
+        ("json.trailing-comma", 1),  # copied
+        ("territory.unavailable", 1),  # north's rural territory
+    ]
+
+
+@schema_answers(8)
+def _offer_oauth(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [f.publisher(r["url"]) for r in rows] == ["berlin", "north"]
+
+
+@schema_answers(9)
+def _last_confirmed(f: Federation, rows: list[dict[str, Any]]) -> None:
+    confirmed = {f.publisher(r["url"]): when(r["confirmed"]) for r in rows}
+    assert [when(r["confirmed"]) for r in rows] == sorted(confirmed.values())
+    assert {name for name, at in confirmed.items() if long_ago(at)} == {"old", "flaky", "gone"}
+    assert {name for name, at in confirmed.items() if recent(at)} == {
+        "north",
+        "berlin",
+        "south",
+        "new",
+    }
+
+
+@schema_answers(10)
+def _failed_last_crawl(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(f.publisher(r["url"]), r["outcome"], r["status_code"]) for r in rows] == [
+        ("flaky", "http_error", 503),
+        ("gone", "not_found", 410),
+        ("old", "moved", 301),
+        ("quiet", "not_found", 404),
+    ]
+
+
+@schema_answers(11)
+def _electricity_per_country(f: Federation, rows: list[dict[str, Any]]) -> None:
+    # north's electric, rural and solar entries; berlin's; south's 2023 territory has no country
+    assert {r["country"]: r["entries"] for r in rows} == {"US": 3, "DE": 1, None: 1}
+
+
+@schema_answers(12)
+def _linking_to_a_url(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [(f.publisher(r["url"]), r["kind"]) for r in rows] == [("north", "oauth_metadata")]
+
+
+@schema_answers(13)
+def _territories_around_a_point(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [r["entry_id"] for r in rows] == ["north-electric", "north-solar"]
+
+
+@schema_answers(14)
+def _registration_for_a_scope(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [f.publisher(r["url"]) for r in rows] == ["berlin", "north"]
+
+
+@schema_answers(15)
+def _found_through_a_seed(f: Federation, rows: list[dict[str, Any]]) -> None:
+    assert [f.publisher(r["url"]) for r in rows] == ["north"]
+
+
+@schema_answers(16)
+def _slowest(f: Federation, rows: list[dict[str, Any]]) -> None:
+    averages = [float(r["average_ms"]) for r in rows]
+    assert averages == sorted(averages, reverse=True)
+    assert {f.publisher(r["url"]) for r in rows} == {*SEEDS, NEW_HOME}
+
+
+def test_every_question_of_docs_schema_md_has_sql_for_both_databases() -> None:
+    blocks = schema_doc_blocks()
+
+    assert {question for question, _, _ in blocks} == set(SCHEMA_ANSWERS)
+    for question in SCHEMA_ANSWERS:
+        dialects = [dialect for number, dialect, _ in blocks if number == question]
+        assert dialects in ([None], ["postgresql", "sqlite"]), (question, dialects)
+
+
+@pytest.mark.parametrize("question", sorted(SCHEMA_ANSWERS), ids=lambda n: f"question-{n}")
+def test_the_sql_of_docs_schema_md_answers_its_question(
+    federation: Federation, question: int
+) -> None:
+    [sql] = [
+        sql
+        for number, dialect, sql in schema_doc_blocks()
+        if number == question and dialect in (None, federation.dialect)
+    ]
+    between_the_crawls = (datetime.now(UTC) - SHIFT / 2).date()
+    sql = sql.replace(SCHEMA_DOC_DAY, f"'{between_the_crawls.isoformat()}'")
+
+    SCHEMA_ANSWERS[question](federation, federation.rows(federation.localise(sql)))
+
+
+def test_docs_schema_md_names_every_status_and_fetch_outcome() -> None:
+    text = " ".join(SCHEMA_DOC.read_text().split())
+    servers = re.search(r"`status` is one of (.*?) \(see", text)
+    outcomes = re.search(r"`outcome` \((.*?)\)", text)
+    assert servers
+    assert outcomes
+
+    assert set(re.findall(r"`(\w+)`", servers.group(1))) == set(ServerStatus)
+    assert set(re.findall(r"`(\w+)`", outcomes.group(1))) == set(FetchOutcome)
