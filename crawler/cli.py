@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import logging
 import math
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -466,23 +467,52 @@ def _point(text: str) -> tuple[float, float]:
 def events(
     ctx: typer.Context,
     settings: Settings,
-    after: int = typer.Option(0, "--after", min=0, help="Only events after this sequence."),
-    limit: int = typer.Option(1000, "--limit", min=1, help="At most this many events."),
+    after: str = typer.Option(
+        "0",
+        "--after",
+        metavar="ID",
+        help="Only events after this one: its CloudEvents id, or its sequence.",
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="At most this many events (default: all of them)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Change events in the order they happened (with --json: one CloudEvent per line)."""
     if ctx.invoked_subcommand is not None:
         return
-    from storage.readmodel import events_after
+    from storage.readmodel import event_pages
 
-    found = read(settings, lambda reader: events_after(reader, after, limit))
-    if as_json:
-        sys.stdout.buffer.write(b"".join(orjson.dumps(event) + b"\n" for event in found))
-        sys.stdout.flush()
-        return
-    from crawler.render import events_table
+    found: list[dict[str, Any]] = []
 
-    events_table(found)
+    def emit(reader: Any) -> None:
+        for page in event_pages(reader, _event_sequence(reader, after), limit):
+            if as_json:
+                sys.stdout.buffer.write(b"".join(orjson.dumps(event) + b"\n" for event in page))
+                sys.stdout.flush()
+            else:
+                found.extend(page)
+
+    read(settings, emit)
+    if not as_json:
+        from crawler.render import events_table
+
+        events_table(found)
+
+
+def _event_sequence(reader: Any, after: str) -> int:
+    """The sequence `--after` names: a sequence as given, or the stored event's with that id."""
+    from storage.readmodel import event_sequence
+
+    if re.fullmatch(r"[0-9]+", after):
+        return int(after)
+    sequence = event_sequence(reader, after)
+    if sequence is None:
+        fail(
+            f"--after {after!r}: no stored event has this id (give an event's id or its sequence)",
+            EXIT_USAGE,
+        )
+    return sequence
 
 
 @events_app.command("deliver")

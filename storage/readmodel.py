@@ -6,6 +6,7 @@ nothing heavy, so that reading commands start fast (see storage.reader).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -447,6 +448,33 @@ def events_after(reader: Reader, after: int, limit: int) -> list[dict[str, Any]]
         )
         for row in rows
     ]
+
+
+EVENT_PAGE = 1000
+
+
+def event_pages(
+    reader: Reader, after: int, limit: int | None, page_size: int = EVENT_PAGE
+) -> Iterator[list[dict[str, Any]]]:
+    """The events with a sequence above `after` (at most `limit`; None: all), in order, a page
+    at a time, so that a consumer of every event never holds them all."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = page_size if remaining is None else min(page_size, remaining)
+        page = events_after(reader, after, size)
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        after = page[-1]["sequence"]
+        if remaining is not None:
+            remaining -= len(page)
+
+
+def event_sequence(reader: Reader, event_id: str) -> int | None:
+    """The sequence of the event whose CloudEvents `id` is `event_id`, if it is stored."""
+    rows = reader.rows("SELECT id FROM events WHERE event_id = :event_id", {"event_id": event_id})
+    return int(rows[0]["id"]) if rows else None
 
 
 def _required(value: datetime | None) -> datetime:
