@@ -58,8 +58,7 @@ class JsonLinesSink:
 def configured_sinks(settings: Settings) -> list[Sink]:
     """The sinks of `settings`; ConfigurationError names the table that cannot be used."""
     sinks = [
-        _sink(table, f"[[sinks]] number {n}", settings.database_url)
-        for n, table in enumerate(settings.sinks, 1)
+        _sink(table, f"[[sinks]] number {n}", settings) for n, table in enumerate(settings.sinks, 1)
     ]
     names = [sink.name for sink in sinks]
     if len(set(names)) != len(names):
@@ -67,14 +66,14 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     return sinks
 
 
-def _sink(table: dict[str, Any], where: str, database_url: str) -> Sink:
+def _sink(table: dict[str, Any], where: str, settings: Settings) -> Sink:
     kind = table.get("type")
     if kind == "jsonl":
         return JsonLinesSink(_text(table, "path", where))
     if kind == "webhook":
-        return _webhook(table, where)
+        return _webhook(table, where, settings.user_agent)
     if kind == "pg_notify":
-        return _pg_notify(table, where, database_url)
+        return _pg_notify(table, where, settings.database_url)
     if kind == "nats":
         return _nats(table, where)
     raise ConfigurationError(f"{where}: unknown sink type {kind!r} (known: {', '.join(KINDS)})")
@@ -105,7 +104,7 @@ def _nats(table: dict[str, Any], where: str) -> Sink:
     return NatsSink(servers, _text(table, "subject", where), stream)
 
 
-def _webhook(table: dict[str, Any], where: str) -> Sink:
+def _webhook(table: dict[str, Any], where: str, user_agent: str) -> Sink:
     from standardwebhooks.webhooks import EmptyWebhookSecretError
 
     from crawler.http.webhook import WebhookSink
@@ -128,6 +127,7 @@ def _webhook(table: dict[str, Any], where: str) -> Sink:
             batch=batch,
             batch_size=batch_size,
             retry_schedule=[float(s) for s in schedule],
+            user_agent=user_agent,
         )
     except (binascii.Error, ValueError, RuntimeError, EmptyWebhookSecretError) as exc:
         raise ConfigurationError(f"{where}: `secret` is not a base64 secret ({exc})") from exc

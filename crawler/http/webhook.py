@@ -14,6 +14,9 @@ from standardwebhooks.webhooks import Webhook
 from crawler.delivery.failures import DeliveryFailed, EndpointGone
 
 _BATCH_NAMESPACE = uuid.UUID("0f1d3c52-8d0a-4b7e-a3f4-5b8e2c9d7a61")
+# Only an answer's status matters. A body up to this size is read, so that the connection is
+# kept for the next request; past it the connection is closed rather than the body read.
+ANSWER_BODY_LIMIT = 64 * 1024
 
 
 class WebhookSink:
@@ -33,6 +36,7 @@ class WebhookSink:
         batch: bool,
         batch_size: int,
         retry_schedule: Sequence[float],
+        user_agent: str,
         timeout: float = 10.0,
     ) -> None:
         self.url = url
@@ -41,7 +45,12 @@ class WebhookSink:
         self.batch_size = batch_size if batch else 1
         self.retry_schedule = tuple(retry_schedule)
         self._signer = Webhook(secret)
-        self._client = httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False)
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            trust_env=False,
+            follow_redirects=False,
+            headers={"user-agent": user_agent},
+        )
 
     async def deliver(self, batch: Sequence[dict[str, Any]]) -> None:
         if self.batch:
@@ -64,10 +73,20 @@ class WebhookSink:
             "webhook-signature": self._signer.sign(message_id, now, body.decode()),
         }
         try:
-            response = await self._client.post(self.url, content=body, headers=headers)
+            async with self._client.stream("POST", self.url, content=body, headers=headers) as r:
+                status = r.status_code
+                await _drain(r)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code == 410:
+        if status == 410:
             raise EndpointGone(f"{self.url} answered 410 Gone")
-        if not 200 <= response.status_code < 300:
-            raise DeliveryFailed(f"{self.url} answered {response.status_code}")
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"{self.url} answered {status}")
+
+
+async def _drain(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > ANSWER_BODY_LIMIT:
+            return

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from crawler.testing import LoopbackServer, Request, Response
+from crawler.testing import LoopbackServer, Request, Response, stream
 from tests.cli import Result, run_cli
 from tests.federation import discovered_events
 
+USER_AGENT = "cds-crawler-test/1 (+https://example.com/about)"
 SECRET = "whsec_" + base64.b64encode(b"a shared secret of the test").decode()
 
 
@@ -27,11 +28,13 @@ class Receiver:
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
         self.bad_signatures = 0
+        self.user_agents: set[str | None] = set()
         self.url = server.url("/hooks/cds")
         server.route("/hooks/cds", self.handle)
 
     async def handle(self, request: Request, writer: object) -> Response:
         self.requests += 1
+        self.user_agents.add(request.headers.get("user-agent"))
         try:
             payload = Webhook(SECRET).verify(request.body, dict(request.headers))
         except WebhookVerificationError:
@@ -65,7 +68,13 @@ def with_events(database_url: str, server: LoopbackServer, count: int) -> list[s
 
 def deliver(database_url: str, config: str, *command: str) -> Result:
     result = run_cli(
-        database_url, "--config", config, "events", *(command or ("deliver",)), "--json"
+        database_url,
+        "--config",
+        config,
+        "events",
+        *(command or ("deliver",)),
+        "--json",
+        env={"CDS_CRAWLER_USER_AGENT": USER_AGENT},
     )
     assert result.code == 0, result.stderr
     return result
@@ -85,6 +94,7 @@ def test_each_event_is_posted_signed_once(
     assert [e["subject"] for e in receiver.accepted] == subjects
     assert receiver.requests == 3
     assert receiver.bad_signatures == 0
+    assert receiver.user_agents == {USER_AGENT}
 
 
 def test_a_batch_is_one_signed_request(
@@ -135,6 +145,17 @@ def test_exhausted_events_are_dead_lettered_and_redelivered_on_demand(
     assert replayed == {f"webhook:{receiver.url}": 2}
     assert replayed_again == {f"webhook:{receiver.url}": 0}
     assert [e["subject"] for e in receiver.accepted] == subjects
+
+
+def test_an_endless_answer_does_not_hold_delivery(
+    database_url: str, server: LoopbackServer, tmp_path: Path
+) -> None:
+    with_events(database_url, server, 2)
+    server.route("/hooks/endless", stream(10**12))  # 200, then a body that never ends
+
+    report = deliver(database_url, configure(tmp_path, server.url("/hooks/endless"))).json()
+
+    assert report[f"webhook:{server.url('/hooks/endless')}"]["delivered"] == 2
 
 
 def test_410_gone_disables_the_endpoint(
