@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.domain.database_url import url_problem
 
 ENV_PREFIX = "CDS_CRAWLER_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
@@ -197,6 +198,14 @@ class Settings(BaseSettings):
 
     def _host_headers_by_name(self) -> dict[str, dict[str, SecretStr]]:
         return {host.lower().rstrip("."): headers for host, headers in self.host_headers.items()}
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, url: str) -> str:
+        problem = url_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
+        return url
 
     @model_validator(mode="after")
     def _poll_bounds_in_order(self) -> Settings:

@@ -9,28 +9,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crawler.domain.database_url import ASYNC_DRIVERS, url_problem
 from storage.errors import StorageError
-
-_ASYNC_DRIVERS = {
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
-_ACCEPTED = {"postgresql+asyncpg", "postgresql+psycopg", "sqlite+aiosqlite"}
 
 
 def async_url(url: str) -> str:
     """The URL with an async driver: `postgresql://` gets asyncpg, `sqlite://` aiosqlite."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise StorageError(problem)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StorageError(f"not a database URL: {url!r}") from exc
-    driver = _ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
-    if driver not in _ACCEPTED:
-        raise StorageError(
-            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite+aiosqlite://, "
-            "postgresql://, postgresql+asyncpg:// or postgresql+psycopg://"
-        )
+    driver = ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 

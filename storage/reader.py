@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from crawler.domain.database_url import sqlite_path
 from storage.errors import StorageError
 from storage.schema_revision import SCHEMA_REVISION
 from storage.timestamps import as_utc
@@ -76,19 +77,13 @@ class Reader:
         return f"{array} @> jsonb_build_array(CAST(:{param} AS text))"
 
 
-def _sqlite_path(url: str) -> str:
-    _, _, rest = url.partition("://")
-    path = rest[1:] if rest.startswith("/") else rest
-    return path or ":memory:"
-
-
 def connect(url: str) -> Reader:
     """A reader on `url` as it is (see open_reader); raises StorageError when unreachable."""
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     if scheme == "sqlite":
         try:
             # One reader may be handed from thread to thread (the API's pool), never shared.
-            connection = sqlite3.connect(_sqlite_path(url), timeout=30, check_same_thread=False)
+            connection = sqlite3.connect(sqlite_path(url), timeout=30, check_same_thread=False)
             connection.execute("PRAGMA busy_timeout=30000")
         except sqlite3.Error as exc:
             raise StorageError(f"database unreachable: {exc}") from exc

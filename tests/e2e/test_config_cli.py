@@ -315,3 +315,29 @@ def test_non_numeric_flag_value_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "--concurrency" in result.stderr
     assert not database.exists()
+
+
+@pytest.mark.parametrize("command", [["crawl", "--json"], ["servers", "--json"], ["seeds", "list"]])
+@pytest.mark.parametrize("url", ["mysql://u@127.0.0.1/d", "not a url"])
+def test_an_unusable_database_url_is_a_configuration_error(command: list[str], url: str) -> None:
+    result = run_cli(url, *command)
+
+    assert_configuration_error(result, "database_url (CDS_CRAWLER_DATABASE_URL)", "database URL")
+
+
+def test_a_sqlite_url_with_options_names_the_same_file_for_every_command(tmp_path: Path) -> None:
+    database = tmp_path / "crawler.sqlite3"
+    url = f"sqlite+aiosqlite:///{database}?timeout=5"
+
+    added = run_cli(url, "seeds", "add", "example.com")
+    listed = run_cli(url, "seeds", "list", "--json")
+    servers = run_cli(url, "servers", "--json")
+
+    assert added.code == 0, added.stderr
+    assert listed.code == 0, listed.stderr
+    assert [s["target"] for s in listed.json()] == ["example.com"]
+    assert servers.code == 0, servers.stderr
+    assert servers.json() == []
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "crawler.sqlite3"
+    ]
