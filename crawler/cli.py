@@ -525,6 +525,7 @@ def events_deliver(settings: Settings, as_json: bool = JSON_OPTION) -> None:
     sinks = configured_sinks(settings)
     if not sinks:
         fail("no event sinks are configured ([[sinks]] tables in the TOML file)", EXIT_USAGE)
+    _stdout_is_free_for_json(sinks, as_json)
 
     async def job(engine: Any) -> dict[str, Any]:
         try:
@@ -540,6 +541,18 @@ def events_deliver(settings: Settings, as_json: bool = JSON_OPTION) -> None:
     for name, report in reports.items():
         line = f"{name}: {report.delivered} delivered, {report.dead_lettered} dead-lettered"
         typer.echo(f"{line}, {report.state}" + (f" ({report.error})" if report.error else ""))
+
+
+def _stdout_is_free_for_json(sinks: list[Any], as_json: bool) -> None:
+    """Exit 2 when a sink writes events to stdout, where --json would write its report too."""
+    from crawler.delivery.sinks import STDOUT_SINK
+
+    if as_json and any(sink.name == STDOUT_SINK for sink in sinks):
+        fail(
+            f"the sink {STDOUT_SINK} writes events to stdout, where --json writes its report: "
+            "drop --json, or give the sink a file",
+            EXIT_USAGE,
+        )
 
 
 @events_app.command("redeliver")
@@ -558,6 +571,7 @@ def events_redeliver(
     sinks = [s for s in configured_sinks(settings) if sink_name in (None, s.name)]
     if not sinks:
         fail(f"no configured sink is named {sink_name!r}", EXIT_USAGE)
+    _stdout_is_free_for_json(sinks, as_json)
 
     async def job(engine: Any) -> dict[str, int]:
         try:

@@ -30,6 +30,9 @@ class Sink(Protocol):
     async def close(self) -> None: ...
 
 
+STDOUT_SINK = "jsonl:-"  # the name of a jsonl sink that writes to stdout
+
+
 class JsonLinesSink:
     """One CloudEvents JSON object per line, appended to a file (or written to stdout)."""
 

@@ -177,6 +177,28 @@ def test_deliver_writes_each_event_once_to_a_json_lines_file(
     assert delivered == events(database_url)
 
 
+def test_a_sink_on_stdout_prints_only_events(
+    database_url: str, server: LoopbackServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "cds.toml"
+    config.write_text('[[sinks]]\ntype = "jsonl"\npath = "-"\n')
+    a = publish(server, "a", ["a1"])
+    run_cli(database_url, "seeds", "add", a, env=LOOPBACK)
+    crawl(database_url, **FAST)
+
+    with_report = run_cli(database_url, "--config", str(config), "events", "deliver", "--json")
+    replay = run_cli(database_url, "--config", str(config), "events", "redeliver", "--json")
+    plain = run_cli(database_url, "--config", str(config), "events", "deliver")
+
+    for refused in (with_report, replay):
+        assert refused.code == 2
+        assert refused.stdout == ""
+        assert "jsonl:- writes events to stdout" in refused.stderr
+    assert plain.code == 0, plain.stderr
+    printed = [json.loads(line) for line in plain.stdout.splitlines() if line.startswith("{")]
+    assert printed == events(database_url)
+
+
 def test_deliver_refuses_sinks_it_cannot_use(database_url: str, tmp_path: Path) -> None:
     config = tmp_path / "cds.toml"
     config.write_text('[[sinks]]\ntype = "carrier-pigeon"\n')
