@@ -500,11 +500,16 @@ def events(
         events_table(found)
 
 
+MAX_SEQUENCE = 2**63 - 1  # the largest id either database stores
+
+
 def _event_sequence(reader: Any, after: str) -> int:
     """The sequence `--after` names: a sequence as given, or the stored event's with that id."""
     from storage.readmodel import event_sequence
 
     if re.fullmatch(r"[0-9]+", after):
+        if int(after) > MAX_SEQUENCE:
+            fail(f"--after {after}: no sequence is above {MAX_SEQUENCE}", EXIT_USAGE)
         return int(after)
     sequence = event_sequence(reader, after)
     if sequence is None:

@@ -130,12 +130,16 @@ def test_events_are_cloudevents_in_a_stable_order_with_stable_ids(
 
     by_id = events(database_url, "--after", everything[0]["id"])
     unknown = run_cli(database_url, "events", "--json", "--after", "no-such-event")
+    too_far = run_cli(database_url, "events", "--json", "--after", "9" * 30)
 
     assert everything == again == paged
     assert by_id == everything[1:]
     assert unknown.code == 2
     assert unknown.stdout == ""
     assert "no stored event has this id" in unknown.stderr
+    assert too_far.code == 2
+    assert too_far.stdout == ""
+    assert "no sequence is above" in too_far.stderr
     assert [e["sequence"] for e in everything] == sorted(e["sequence"] for e in everything)
     assert len({e["id"] for e in everything}) == len(everything)
     change = everything[-1]
