@@ -7,6 +7,7 @@ optional TOML file, with the precedence flag > environment > file > default.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from crawler import PROJECT_URL, __version__
@@ -27,7 +29,17 @@ from crawler.domain.database_url import url_problem
 ENV_PREFIX = "CDS_CRAWLER_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 MIB = 1024 * 1024
+GIB = 1024 * MIB
+DAY_S = 86400
+YEAR_S = 365 * DAY_S  # the longest interval any setting takes: longer is a typo, not a plan
 TOML_ONLY = "toml_only"  # a setting too structured for a flag or a variable
+
+
+# RFC 9110 5.1 and 5.5: a field name is a token; values are kept to visible ASCII with inner
+# spaces, which every server and HTTP library accepts (no line breaks, so no header injection).
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+HEADER_VALUE_RULE = "a header value is printable ASCII, without line breaks or outer spaces"
 
 
 class ConfigurationError(Exception):
@@ -35,7 +47,9 @@ class ConfigurationError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     database_url: str = Field(
         "sqlite+aiosqlite:///cds-crawler.sqlite3",
@@ -49,10 +63,16 @@ class Settings(BaseSettings):
         f"cds-crawler/{__version__} (+{PROJECT_URL})", description="User-Agent of every request."
     )
     per_host_concurrency: int = Field(2, ge=1, le=1000, description="Requests in flight per host.")
-    per_host_rate: float = Field(4.0, gt=0, le=10000, description="Requests per second per host.")
+    per_host_rate: float = Field(
+        4.0, ge=0.01, le=10000, description="Requests per second per host."
+    )
     concurrency: int = Field(64, ge=1, le=10000, description="Requests in flight per process.")
-    poll_min_interval: int = Field(3600, ge=1, description="Shortest re-poll interval (s).")
-    poll_max_interval: int = Field(604800, ge=1, description="Longest re-poll interval (s).")
+    poll_min_interval: int = Field(
+        3600, ge=1, le=YEAR_S, description="Shortest re-poll interval (s)."
+    )
+    poll_max_interval: int = Field(
+        604800, ge=1, le=YEAR_S, description="Longest re-poll interval (s)."
+    )
     http_port: int = Field(9464, ge=0, le=65535, description="Daemon /healthz and /metrics port.")
     api_token: SecretStr | None = Field(
         None,
@@ -70,7 +90,10 @@ class Settings(BaseSettings):
         description="Largest bounding box `serve` answers, in square degrees.",
     )
     api_cache_max_age: int = Field(
-        60, ge=0, description="Seconds clients may cache `serve`'s answers (Cache-Control)."
+        60,
+        ge=0,
+        le=YEAR_S,
+        description="Seconds clients may cache `serve`'s answers (Cache-Control).",
     )
     respect_robots_txt: bool = Field(
         True,
@@ -80,37 +103,48 @@ class Settings(BaseSettings):
     probe_min_interval: int = Field(
         86400,
         ge=1,
+        le=YEAR_S,
         description="Shortest interval (s) between the daemon's probes of a URL where nothing "
         "is published (404/410), so that a new publisher is found within it.",
     )
     probe_max_interval: int = Field(
-        604800, ge=1, description="Longest interval (s) between probes of such a URL."
+        604800, ge=1, le=YEAR_S, description="Longest interval (s) between probes of such a URL."
     )
     max_retry_after: int = Field(
-        86400, ge=0, description="Longest pause (s) a 429/503 Retry-After imposes on a host."
+        86400,
+        ge=0,
+        le=YEAR_S,
+        description="Longest pause (s) a 429/503 Retry-After imposes on a host.",
     )
     lease_seconds: int = Field(
         120,
         ge=5,
+        le=DAY_S,
         description="Lease on a host's due work, renewed while it is worked on; a worker that "
         "dies loses its leases after this long.",
     )
     stop_grace: float = Field(
-        30.0, ge=0, description="Seconds the daemon finishes in-flight work for after SIGTERM."
+        30.0,
+        ge=0,
+        le=DAY_S,
+        description="Seconds the daemon finishes in-flight work for after SIGTERM.",
     )
     seed_refresh_interval: int = Field(
-        3600, ge=1, description="Seconds between the daemon's reads of remote seed lists."
+        3600,
+        ge=1,
+        le=YEAR_S,
+        description="Seconds between the daemon's reads of remote seed lists.",
     )
     delivery_interval: float = Field(
-        5.0, gt=0, description="Seconds between the daemon's event deliveries."
+        5.0, gt=0, le=DAY_S, description="Seconds between the daemon's event deliveries."
     )
-    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
-    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for each read.")
+    connect_timeout: float = Field(10.0, gt=0, le=3600, description="Seconds to open a connection.")
+    read_timeout: float = Field(30.0, gt=0, le=3600, description="Seconds to wait for each read.")
     request_deadline: float = Field(
-        60.0, gt=0, description="Seconds one request may take in all, body included."
+        60.0, gt=0, le=3600, description="Seconds one request may take in all, body included."
     )
     max_document_bytes: int = Field(
-        10 * MIB, ge=1024, description="Cap on a metadata document's (decompressed) size."
+        10 * MIB, ge=1024, le=GIB, description="Cap on a metadata document's (decompressed) size."
     )
     retry_attempts: int = Field(
         3,
@@ -125,17 +159,19 @@ class Settings(BaseSettings):
     flap_window: int = Field(
         86400,
         ge=0,
+        le=YEAR_S,
         description="Seconds within which a flapping server yields at most one "
         "unreachable/recovered pair of events.",
     )
     moved_recheck_interval: int = Field(
         86400,
         ge=0,
+        le=YEAR_S,
         description="Seconds between checks of a metadata URL that moved (its target is "
         "crawled every pass).",
     )
     max_geojson_bytes: int = Field(
-        50 * MIB, ge=1024, description="Cap on a GeoJSON territory's (decompressed) size."
+        50 * MIB, ge=1024, le=GIB, description="Cap on a GeoJSON territory's (decompressed) size."
     )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed per fetch.")
     max_link_depth: int = Field(
@@ -148,11 +184,12 @@ class Settings(BaseSettings):
         1000, ge=1, le=100000, description="Pages of one coverage listing read per pass."
     )
     max_coverage_entries: int = Field(
-        100000, ge=1, description="Entries of one coverage listing read per pass."
+        100000, ge=1, le=100_000_000, description="Entries of one coverage listing read per pass."
     )
     coverage_sweep_interval: int = Field(
         86400,
         ge=0,
+        le=YEAR_S,
         description="Seconds between full reads of a coverage listing; in between, a re-poll "
         "stops paging at entries no newer than the last read (0: always read whole).",
     )
@@ -166,10 +203,11 @@ class Settings(BaseSettings):
     coverage_spot_check_interval: int = Field(
         3600,
         ge=0,
+        le=YEAR_S,
         description="Seconds between spot checks of one listing by `ids`.",
     )
     fetch_log_retention_days: int = Field(
-        90, ge=0, description="Days of fetch log kept (0 keeps everything)."
+        90, ge=0, le=36500, description="Days of fetch log kept (0 keeps everything)."
     )
     host_headers: dict[str, dict[str, SecretStr]] = Field(
         default_factory=dict,
@@ -198,6 +236,29 @@ class Settings(BaseSettings):
 
     def _host_headers_by_name(self) -> dict[str, dict[str, SecretStr]]:
         return {host.lower().rstrip("."): headers for host, headers in self.host_headers.items()}
+
+    @field_validator("user_agent")
+    @classmethod
+    def _sendable_user_agent(cls, value: str) -> str:
+        if not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(f"{value[:80]!r} cannot be sent as a header: {HEADER_VALUE_RULE}")
+        return value
+
+    @field_validator("host_headers")
+    @classmethod
+    def _sendable_host_headers(
+        cls, hosts: dict[str, dict[str, SecretStr]]
+    ) -> dict[str, dict[str, SecretStr]]:
+        for host, headers in hosts.items():
+            if not host.strip():
+                raise ValueError("a [host_headers] table needs a host name")
+            for name, value in headers.items():
+                if not _HEADER_NAME.fullmatch(name):
+                    raise ValueError(f"[host_headers.{host!r}]: {name!r} is not a header name")
+                if not _HEADER_VALUE.fullmatch(value.get_secret_value()):
+                    # The value is a credential: the message never shows it.
+                    raise ValueError(f"[host_headers.{host!r}] {name}: {HEADER_VALUE_RULE}")
+        return hosts
 
     @field_validator("database_url")
     @classmethod
@@ -273,12 +334,18 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
         return Settings.model_validate(_Layered(**given).model_dump())
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc)) from exc
+    except SettingsError as exc:  # a variable that must hold JSON does not
+        raise ConfigurationError(f"invalid configuration: {exc}") from exc
 
 
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        name = ".".join(str(p) for p in error["loc"])
-        where = f" ({ENV_PREFIX}{name.upper()})" if name else ""
-        lines.append(f"{name}{where}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        location = error["loc"]
+        if not location:  # a rule between settings, which its message names
+            lines.append(message)
+            continue
+        name = ".".join(str(part) for part in location)
+        lines.append(f"{name} ({ENV_PREFIX}{str(location[0]).upper()}): {message}")
     return "invalid configuration: " + "; ".join(lines)

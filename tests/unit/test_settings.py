@@ -53,7 +53,7 @@ def test_no_flags_and_empty_flags_and_none_flags_all_give_the_defaults() -> None
 
 
 FIELD_VALUES = [
-    ("database_url", "sqlite+aiosqlite:///file.db", "sqlite+aiosqlite:///env.db", "flag.db"),
+    ("database_url", "sqlite+aiosqlite:///file.db", "sqlite+aiosqlite:///env.db", "sqlite:///f.db"),
     ("concurrency", 11, 22, 33),
     ("per_host_rate", 1.5, 2.5, 3.5),
     ("http_port", 1001, 1002, 1003),
@@ -228,7 +228,7 @@ def test_unknown_keys_in_the_file_are_named(tmp_path: Path) -> None:
         ("CDS_CRAWLER_CONCURRENCY", "0", "greater than or equal to 1"),
         ("CDS_CRAWLER_CONCURRENCY", "", "valid integer"),
         ("CDS_CRAWLER_PER_HOST_CONCURRENCY", "-1", "greater than or equal to 1"),
-        ("CDS_CRAWLER_PER_HOST_RATE", "0", "greater than 0"),
+        ("CDS_CRAWLER_PER_HOST_RATE", "0", "greater than or equal to 0.01"),
         ("CDS_CRAWLER_HTTP_PORT", "65536", "less than or equal to 65535"),
         ("CDS_CRAWLER_ALLOW_HTTP", "maybe", "valid boolean"),
     ],
@@ -297,8 +297,78 @@ def test_sinks_are_read_from_the_config_file_and_are_not_flags(tmp_path: Path) -
 
 
 def test_poll_interval_bounds_must_be_in_order() -> None:
-    with pytest.raises(ConfigurationError, match="poll_min_interval"):
-        load_settings({"poll_min_interval": 7200, "poll_max_interval": 3600})
+    message = configuration_error({"poll_min_interval": 7200, "poll_max_interval": 3600})
+
+    assert message == (
+        "invalid configuration: poll_min_interval (7200) is greater than poll_max_interval (3600)"
+    )
+
+
+NUMERIC_SETTINGS = sorted(
+    name for name, field in Settings.model_fields.items() if field.annotation in (int, float)
+)
+
+
+@pytest.mark.parametrize("name", NUMERIC_SETTINGS)
+def test_every_numeric_setting_has_a_floor_and_a_ceiling(name: str) -> None:
+    bounds = {type(rule).__name__ for rule in Settings.model_fields[name].metadata}
+
+    assert bounds & {"Ge", "Gt"}, f"{name} has no lower bound"
+    assert bounds & {"Le", "Lt"}, f"{name} has no upper bound"
+
+
+@pytest.mark.parametrize("name", NUMERIC_SETTINGS)
+@pytest.mark.parametrize("value", ["inf", "nan", "1e309", "99999999999999999999999"])
+def test_no_numeric_setting_takes_an_endless_or_absurd_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"CDS_CRAWLER_{name.upper()}", value)
+
+    assert f"{name} (CDS_CRAWLER_{name.upper()})" in configuration_error()
+
+
+def test_a_rate_that_would_wait_for_days_is_refused() -> None:
+    assert "per_host_rate" in configuration_error({"per_host_rate": 0.0000001})
+    assert load_settings({"per_host_rate": 0.01}).per_host_rate == 0.01
+
+
+@pytest.mark.parametrize(
+    "agent", ["", " padded", "x\r\nX-Injected: 1", "tab\there", "caf\u00e9", "rtl\u202e", "\x00"]
+)
+def test_a_user_agent_that_cannot_be_sent_as_a_header_is_refused(agent: str) -> None:
+    message = configuration_error({"user_agent": agent})
+
+    assert "user_agent (CDS_CRAWLER_USER_AGENT)" in message
+    assert "printable ASCII" in message
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ('Authorization = "Bearer s3cret\\nX-Injected: 1"', "Authorization: a header value"),
+        ('Authorization = "Bearer s3cret\\u00e9"', "Authorization: a header value"),
+        ('"Bad Name" = "s3cret"', "'Bad Name' is not a header name"),
+        ('"X-Key:" = "s3cret"', "'X-Key:' is not a header name"),
+    ],
+)
+def test_host_headers_that_cannot_be_sent_are_refused_without_showing_the_value(
+    tmp_path: Path, table: str, complaint: str
+) -> None:
+    config = write_config(tmp_path, f'[host_headers."data.example.com"]\n{table}\n')
+
+    message = configuration_error({"config": config})
+
+    assert complaint in message
+    assert "s3cret" not in message
+
+
+@pytest.mark.parametrize("name", ["host_headers", "sinks"])
+def test_a_json_variable_that_is_not_json_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"CDS_CRAWLER_{name.upper()}", "{bad")
+
+    assert f'"{name}"' in configuration_error()
 
 
 def test_host_headers_come_from_the_config_file_only_and_stay_secret(tmp_path: Path) -> None:
