@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event
@@ -9,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from crawler.domain.database_url import ASYNC_DRIVERS, url_problem
+from crawler.domain.database_url import ASYNC_DRIVERS, sqlite_path, url_problem
 from storage.errors import StorageError
 
 
@@ -30,10 +31,21 @@ def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
     """An engine for `url`: SQLite in WAL mode with a busy timeout, Postgres with a pool."""
     final = async_url(url)
     if final.startswith("sqlite"):
+        _check_sqlite_file(sqlite_path(final))
         engine = create_async_engine(final, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(final, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _check_sqlite_file(path: str) -> None:
+    """Raise StorageError when the SQLite file cannot be opened. aiosqlite reports that from
+    its worker thread, which outlives the event loop of a command that then exits at once and
+    prints a thread traceback; opening the file here first fails cleanly instead."""
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"database unreachable: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
