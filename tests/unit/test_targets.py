@@ -6,7 +6,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from crawler.domain.targets import WELL_KNOWN_PATH, InvalidTarget, Target, normalise_target
+from crawler.domain.targets import (
+    WELL_KNOWN_PATH,
+    InvalidTarget,
+    Target,
+    normalise_list_url,
+    normalise_target,
+)
 
 
 def url_of(raw: str) -> str:
@@ -154,6 +160,104 @@ def test_rejection_names_the_problem(raw: str, problem: str) -> None:
     assert problem in rejection_of(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://p.example/%7Euser/m.json", "https://p.example/~user/m.json"),
+        ("https://p.example/%41%2d%5f%2E%30.json", "https://p.example/A-_.0.json"),
+        ("https://p.example/a%2fb%3a", "https://p.example/a%2Fb%3A"),
+        ("https://p.example/%25", "https://p.example/%25"),
+        ("https://p.example/m?q=%7e%2b%c3%a9", "https://p.example/m?q=~%2B%C3%A9"),
+        ("https://p.example/é", "https://p.example/%C3%A9"),
+        ("https://p.example/%c3%a9", "https://p.example/%C3%A9"),
+        ("https://p.example/m?city=Zürich", "https://p.example/m?city=Z%C3%BCrich"),
+        ("p.example/例.json", "https://p.example/%E4%BE%8B.json"),
+        ("https://p.example/a/../b", "https://p.example/b"),
+        ("https://p.example/./a/./b", "https://p.example/a/b"),
+        ("https://p.example/a/b/c/./../../g", "https://p.example/a/g"),
+        ("https://p.example/../../m.json", "https://p.example/m.json"),
+        ("https://p.example/a/b/..", "https://p.example/a/"),
+        ("https://p.example/a/b/.", "https://p.example/a/b/"),
+        ("https://p.example/a/%2E%2e/m.json", "https://p.example/m.json"),
+        ("https://p.example/a/..", f"https://p.example{WELL_KNOWN_PATH}"),
+        ("https://p.example/./?x=1", f"https://p.example{WELL_KNOWN_PATH}?x=1"),
+        ("https://p.example/a..b/.c/m.json", "https://p.example/a..b/.c/m.json"),
+    ],
+)
+def test_equivalent_urls_normalise_alike_per_rfc_3986(raw: str, expected: str) -> None:
+    assert url_of(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("https://p.example/é", "https://p.example/%C3%A9"),
+        ("https://p.example/%7e", "https://p.example/~"),
+        ("https://p.example/a/../b", "https://p.example/b"),
+        ("HTTPS://P.EXAMPLE:443/x/./y?%2a", "https://p.example/x/y?%2A"),
+    ],
+)
+def test_equivalent_urls_are_one_target(first: str, second: str) -> None:
+    assert url_of(first) == url_of(second)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("https://[2001:db8::1]junk:8443/", "may be followed only by :PORT"),
+        ("https://[::1]x/", "may be followed only by :PORT"),
+        ("https://[::1]]/", "may be followed only by :PORT"),
+        ("https://x[::1]/", "may be followed only by :PORT"),
+        ("https://a]/", "not a valid URL"),
+        ("[::1]x", "may be followed only by :PORT"),
+        ("https://[fe80::1%eth0]/", "zone id"),
+        ("https://[fe80::1%25eth0]/", "zone id"),
+        ("[fe80::1%25eth0]:8443", "zone id"),
+        ("https://p.example/%zz", "malformed percent-encoding '%zz'"),
+        ("https://p.example/m.json%", "malformed percent-encoding '%'"),
+        ("https://p.example/%4", "malformed percent-encoding '%4'"),
+        ("https://p.example/m?q=%4g", "malformed percent-encoding '%4g'"),
+        ("ex\u200bample.com", "U+200B"),
+        ("ex\u200cample.com", "U+200C"),
+        ("ex\u200dample.com", "U+200D"),
+        ("ex\u2060ample.com", "U+2060"),
+        ("\ufeffexample.com", "U+FEFF"),
+        ("https://example.com/m\u202a.json", "U+202A"),
+        ("ex\u202eample.com", "U+202E"),
+        ("example.com/?q=\u2066", "U+2066"),
+        ("https://ex\u2069ample.com", "U+2069"),
+        ("exa\u00admple.com", "U+00AD"),
+        ("exa\udcffmple.com", "U+DCFF"),
+        ("http:example.com", "'http:example.com' is missing // after 'http:'"),
+        ("https:example.com/m.json", "is missing // after 'https:'"),
+        ("HTTPS:/example.com", "is missing // after 'HTTPS:'"),
+    ],
+)
+def test_audit_findings_are_refused_with_a_clear_message(raw: str, problem: str) -> None:
+    assert problem in rejection_of(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://[fe80::1%eth0]/seeds.txt",
+        "https://[fe80::1%25eth0]/",
+        "https://[::1]x/seeds.txt",
+        "https://lists.example.org/%zz",
+        "https://lists.example.org/seeds\u200b.txt",
+    ],
+)
+def test_a_list_url_is_refused_like_a_target(raw: str) -> None:
+    with pytest.raises(InvalidTarget):
+        normalise_list_url(raw)
+
+
+def test_a_list_url_is_normalised_and_keeps_its_path() -> None:
+    assert normalise_list_url("HTTPS://Lists.Example.org/a/../%7eops/seeds.txt").url == (
+        "https://lists.example.org/~ops/seeds.txt"
+    )
+
+
 def _has_forbidden_character(text: str) -> bool:
     return any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text)
 
@@ -177,6 +281,8 @@ _url_alphabet = st.sampled_from(
 @example("https://example.com?x=1")
 @example("example.com:8080/a?b#c")
 @example("https://[fe80::1%25eth0]/")
+@example("https://p.example/a/%2e%2E/..//x?%7e=%c3%a9")
+@example("example.com/ü/./%41")
 @example("[::ffff:192.0.2.1]")
 def test_normalise_is_idempotent_and_yields_clean_http_urls(raw: str) -> None:
     try:
