@@ -43,7 +43,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tests start the command line as a subprocess hundreds of times; where
+# PYTHONDONTWRITEBYTECODE is set, each would compile the crawler's modules again.
 unit: $(STAMP) browser
+	$(BIN)/python -m compileall -q crawler storage
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
