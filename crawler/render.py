@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +23,23 @@ _STATUS_STYLE = {
     "moved": "cyan",
     "blocked": "magenta",
 }
+
+
+def shown(value: object) -> str:
+    """`value` as text that is safe to print. Most of what these tables show comes from
+    publishers' documents, which may hold rich markup or terminal escape sequences: markup is
+    escaped, and every character that is not printable is shown as its Python escape."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return escape(text)
+
+
+def _json_shown(data: Any) -> str:
+    """`data` as indented JSON in which every character that is not printable is written as
+    a JSON escape (json.dumps escapes control characters, but not U+202E and the like)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
 
 
 def _when(value: str | None) -> str:
@@ -38,7 +57,11 @@ def seeds_table(rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["url"], row["kind"], ", ".join(row["tags"]), row["source"], _when(row["added_at"])
+            shown(row["url"]),
+            row["kind"],
+            ", ".join(shown(tag) for tag in row["tags"]),
+            shown(row["source"]),
+            _when(row["added_at"]),
         )
     console.print(table)
 
@@ -49,8 +72,8 @@ def servers_table(rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["url"],
-            row["name"] or "-",
+            shown(row["url"]),
+            shown(row["name"] or "-"),
             _status(row["status"]),
             str(row["versions"]),
             _when(row["last_fetched"]),
@@ -60,16 +83,17 @@ def servers_table(rows: list[dict[str, Any]]) -> None:
 
 
 def server_detail(detail: dict[str, Any]) -> None:
-    console.print(f"[bold]{detail['name'] or detail['url']}[/bold]  {_status(detail['status'])}")
+    title = shown(detail["name"] or detail["url"])
+    console.print(f"[bold]{title}[/bold]  {_status(detail['status'])}")
     for key in ("url", "canonical_url", "discovered_via", "first_seen", "last_fetched"):
-        console.print(f"  {key}: {detail[key] or '-'}")
+        console.print(f"  {key}: {shown(detail[key] or '-')}")
     version = detail["current_version"]
     if version:
         console.print(
             f"  version {version['version']} ({version['draft']} draft), "
             f"sha256 {version['content_sha256'][:16]}…"
         )
-        console.print_json(data=detail["document"])
+        console.print(_json_shown(detail["document"]), markup=False, soft_wrap=True)
     coverage_table(detail["coverage_entries"])
     oauth_summary(detail["oauth_metadata"])
     relations_table(detail["related"], detail["linked_from"])
@@ -86,12 +110,14 @@ def coverage_table(entries: list[dict[str, Any]], title: str = "coverage entries
     for column in (*columns, "name", "role", "country", "commodities", "territory", "valid"):
         table.add_column(column, overflow="fold")
     for e in entries:
+        server = (shown(e["server_url"]),) if by_server else ()
         table.add_row(
-            *((e["server_url"], e["entry_id"]) if by_server else (e["entry_id"],)),
-            e.get("name") or "-",
-            e.get("role") or "-",
-            e.get("country") or "-",
-            ", ".join(e.get("commodity_types") or []),
+            *server,
+            shown(e["entry_id"]),
+            shown(e.get("name") or "-"),
+            shown(e.get("role") or "-"),
+            shown(e.get("country") or "-"),
+            shown(", ".join(e.get("commodity_types") or [])),
             _territory(e.get("territory")),
             "yes" if e["valid"] else "[red]no[/red]",
         )
@@ -112,12 +138,12 @@ def oauth_summary(oauth: dict[str, Any] | None) -> None:
         return
     where = " (RFC 8414 well-known location)" if oauth["well_known"] else ""
     valid = "" if oauth["valid"] else " [red](has errors)[/red]"
-    console.print(f"  oauth metadata: {oauth['url']}{where}{valid}")
+    console.print(f"  oauth metadata: {shown(oauth['url'])}{where}{valid}")
     for key in ("issuer", "registration_endpoint", "cds_human_registration"):
         if oauth.get(key):
-            console.print(f"    {key}: {oauth[key]}")
+            console.print(f"    {key}: {shown(oauth[key])}")
     if oauth.get("scopes_supported"):
-        console.print(f"    scopes: {', '.join(oauth['scopes_supported'])}")
+        console.print(f"    scopes: {shown(', '.join(oauth['scopes_supported']))}")
 
 
 def relations_table(related: list[dict[str, Any]], linked_from: list[dict[str, Any]]) -> None:
@@ -129,7 +155,7 @@ def relations_table(related: list[dict[str, Any]], linked_from: list[dict[str, A
     for direction, rows in (("links to", related), ("linked from", linked_from)):
         for row in rows:
             verdict = f"confirmed ({row['basis']})" if row["confirmed"] else "claimed only"
-            table.add_row(direction, row["url"], verdict)
+            table.add_row(direction, shown(row["url"]), verdict)
     console.print(table)
 
 
@@ -141,17 +167,23 @@ def findings_table(findings: list[dict[str, Any]]) -> None:
     for column in ("severity", "rule", "pointer", "section", "message"):
         table.add_column(column, overflow="fold")
     for f in findings:
-        table.add_row(f["severity"], f["rule"], f["pointer"] or "/", f["section"], f["message"])
+        table.add_row(
+            f["severity"],
+            f["rule"],
+            shown(f["pointer"] or "/"),
+            f["section"],
+            shown(f["message"]),
+        )
     console.print(table)
 
 
 def validation_report(report: dict[str, Any]) -> None:
-    console.print(f"[bold]{report['url']}[/bold]  {_status(report['status'])}")
+    console.print(f"[bold]{shown(report['url'])}[/bold]  {_status(report['status'])}")
     findings_table(report["findings"])
 
 
 def history_table(url: str, versions: list[dict[str, Any]]) -> None:
-    table = Table(title=f"history of {url}")
+    table = Table(title=f"history of {shown(url)}")
     for column in ("version", "fetched", "last confirmed", "sha256", "changes"):
         table.add_column(column, overflow="fold")
     for v in versions:
@@ -160,7 +192,7 @@ def history_table(url: str, versions: list[dict[str, Any]]) -> None:
             _when(v["fetched_at"]),
             _when(v["last_confirmed_at"]),
             v["content_sha256"][:12],
-            "\n".join(v["changes"]),
+            "\n".join(shown(change) for change in v["changes"]),
         )
     console.print(table)
 
@@ -195,5 +227,7 @@ def events_table(events: list[dict[str, Any]]) -> None:
     for column in ("sequence", "time", "type", "subject"):
         table.add_column(column, overflow="fold")
     for event in events:
-        table.add_row(str(event["sequence"]), _when(event["time"]), event["type"], event["subject"])
+        table.add_row(
+            str(event["sequence"]), _when(event["time"]), event["type"], shown(event["subject"])
+        )
     console.print(table)

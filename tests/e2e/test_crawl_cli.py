@@ -275,3 +275,30 @@ def test_every_json_output_is_pure_json_even_when_logging(
         result = run_cli(database_url, "-v", *args, env=LOOPBACK)
         assert result.code == 0, (args, result.stderr)
         json.loads(result.stdout)  # nothing but JSON on stdout
+
+
+HOSTILE_NAME = "\x1b[31mRed\x1b]0;new title\x07 [bold magenta]markup[/] \u202eevil"
+
+
+def test_a_publisher_cannot_write_to_the_terminal_through_the_tables(
+    database_url: str, server: LoopbackServer
+) -> None:
+    url = server.url(f"/hostile{WELL_KNOWN}")
+    server.route(f"/hostile{WELL_KNOWN}", Response.json(metadata_document(url, name=HOSTILE_NAME)))
+    run_cli(database_url, "seeds", "add", url, env=LOOPBACK)
+    crawl(database_url)
+
+    outputs = [
+        run_cli(database_url, *command, env={"COLUMNS": "400"})
+        for command in (("servers",), ("show", url), ("history", url), ("events",))
+    ]
+
+    for result in outputs:
+        assert result.code == 0, result.stderr
+        assert "\x1b" not in result.stdout
+        assert "\x07" not in result.stdout
+        assert "\u202e" not in result.stdout
+    table = outputs[0].stdout
+    assert "\\x1b[31mRed" in table
+    assert "[bold magenta]markup[/]" in table
+    assert "\\u202eevil" in table
