@@ -142,6 +142,20 @@ def _targets_or_exit(raw: list[str], *, lists: bool = False) -> list[Any]:
     return targets
 
 
+def _tags_or_exit(raw: list[str]) -> tuple[str, ...]:
+    from crawler.domain.tags import InvalidTag, normalise_tag
+
+    tags, errors = [], []
+    for item in raw:
+        try:
+            tags.append(normalise_tag(item))
+        except InvalidTag as exc:
+            errors.append(str(exc))
+    if errors:
+        fail("invalid tag(s), nothing was stored:\n  " + "\n  ".join(errors), EXIT_USAGE)
+    return tuple(dict.fromkeys(tags))
+
+
 def _store_seeds(
     settings: Settings, entries: list[Any], source: str, kind: str = "metadata"
 ) -> list[bool]:
@@ -181,8 +195,9 @@ def seeds_add(
 
     if not targets and not seed_lists:
         fail("give at least one TARGET or --list URL; nothing was stored", EXIT_USAGE)
-    entries = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(targets or [])]
-    lists = [SeedEntry(t, tuple(tag)) for t in _targets_or_exit(seed_lists, lists=True)]
+    tags = _tags_or_exit(tag)
+    entries = [SeedEntry(t, tags) for t in _targets_or_exit(targets or [])]
+    lists = [SeedEntry(t, tags) for t in _targets_or_exit(seed_lists, lists=True)]
     _report_added(entries, _store_seeds(settings, entries, "cli"))
     _report_added(lists, _store_seeds(settings, lists, "cli", kind="list"))
 
@@ -197,6 +212,7 @@ def seeds_import(
     """Import seeds from a file; if any entry is invalid, nothing is stored."""
     from crawler.domain.seedlist import SeedEntry, detect_format, parse_seed_list
 
+    tags = _tags_or_exit(tag)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -204,7 +220,7 @@ def seeds_import(
     parsed = parse_seed_list(text, detect_format(file.name, text))
     if parsed.errors:
         fail(f"{file}: nothing was stored:\n  " + "\n  ".join(parsed.errors), EXIT_USAGE)
-    entries = [SeedEntry(e.target, tuple(dict.fromkeys((*e.tags, *tag)))) for e in parsed.entries]
+    entries = [SeedEntry(e.target, tuple(dict.fromkeys((*e.tags, *tags)))) for e in parsed.entries]
     added = _store_seeds(settings, entries, f"file:{file.name}")
     typer.echo(f"{sum(added)} added, {len(added) - sum(added)} already seeds", err=True)
 
@@ -229,29 +245,34 @@ def seeds_list(settings: Settings, as_json: bool = JSON_OPTION) -> None:
 def seeds_remove(
     settings: Settings, targets: list[str] = typer.Argument(..., help="Seeds to remove.")
 ) -> None:
-    """Remove seeds or seed lists (the servers found from them and their history stay)."""
+    """Remove seeds or seed lists (the servers found from them and their history stay);
+    if any target is not a seed, nothing is removed."""
+    from contextlib import suppress
+
     from crawler.domain.targets import InvalidTarget, normalise_list_url
     from storage.repositories import seeds
 
-    normalised = _targets_or_exit(targets)
     # A seed list keeps its own path: "https://h/" is the list at "/", not the well-known URL.
-    as_lists: list[str | None] = []
-    for raw in targets:
-        try:
-            as_lists.append(normalise_list_url(raw).url)
-        except InvalidTarget:
-            as_lists.append(None)
+    urls_of: dict[str, set[str]] = {}
+    for raw, target in zip(targets, _targets_or_exit(targets), strict=True):
+        urls = urls_of.setdefault(target.url, {target.url})
+        with suppress(InvalidTarget):
+            urls.add(normalise_list_url(raw).url)
 
-    async def job(engine: Any) -> list[int]:
-        async with engine.begin() as conn:
-            return [
-                await seeds.remove(conn, t.url) + (await seeds.remove(conn, lst) if lst else 0)
-                for t, lst in zip(normalised, as_lists, strict=True)
+    async def job(engine: Any) -> list[str]:
+        async with engine.connect() as conn, conn.begin() as transaction:
+            every_url = sorted(set().union(*urls_of.values()))
+            removed = {url: await seeds.remove(conn, url) for url in every_url}
+            missing = [
+                shown for shown, urls in urls_of.items() if not any(removed[u] for u in urls)
             ]
+            if missing:
+                await transaction.rollback()
+            return missing
 
-    missing = [t.url for t, n in zip(normalised, run(settings, job), strict=True) if n == 0]
+    missing = run(settings, job)
     if missing:
-        fail("not a seed: " + ", ".join(missing))
+        fail(f"not a seed: {', '.join(missing)}; nothing was removed", EXIT_USAGE)
 
 
 # --- crawling (aggregators) --------------------------------------------------------------

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from crawler.domain.tags import InvalidTag, normalise_tags
 from crawler.domain.targets import InvalidTarget, Target, normalise_target
 
 
@@ -46,53 +48,98 @@ def parse_seed_list(text: str, fmt: str) -> SeedListParse:
     return _parse_text(text)
 
 
-def _collect(items: list[tuple[str, Any, tuple[str, ...]]]) -> SeedListParse:
+_TARGET_COLUMNS = ("target", "url", "domain")
+_JSON_KEYS = {"target", "url", "tags"}
+
+
+def _entry(raw: Any, tags: Iterable[str]) -> SeedEntry | str:
+    """The entry for a raw target and its tags, or why it is refused."""
+    if not isinstance(raw, str):
+        return f"expected a string target, found {type(raw).__name__}"
+    try:
+        return SeedEntry(normalise_target(raw), normalise_tags(tags))
+    except (InvalidTarget, InvalidTag) as exc:
+        return str(exc)
+
+
+def _collect(items: Iterable[tuple[str, SeedEntry | str]]) -> SeedListParse:
+    """`items` are (where, entry or why it is refused)."""
     entries: list[SeedEntry] = []
     errors: list[str] = []
-    for where, raw, tags in items:
-        if isinstance(raw, InvalidTarget):
-            errors.append(f"{where}: {raw}")
-            continue
-        if not isinstance(raw, str):
-            errors.append(f"{where}: expected a string target, found {type(raw).__name__}")
-            continue
-        try:
-            entries.append(SeedEntry(normalise_target(raw), tags))
-        except InvalidTarget as exc:
-            errors.append(f"{where}: {exc}")
+    for where, entry in items:
+        if isinstance(entry, str):
+            errors.append(f"{where}: {entry}")
+        else:
+            entries.append(entry)
     return SeedListParse(tuple(entries), tuple(errors))
 
 
 def _parse_text(text: str) -> SeedListParse:
-    items: list[tuple[str, Any, tuple[str, ...]]] = []
+    items: list[tuple[str, SeedEntry | str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("#", 1)[0].strip()
         if content:
-            items.append((f"line {number}", content, ()))
+            items.append((f"line {number}", _entry(content, ())))
     return _collect(items)
 
 
-def _split_tags(value: str | None) -> tuple[str, ...]:
-    return tuple(t.strip() for t in (value or "").replace("|", ";").split(";") if t.strip())
+def _split_tags(value: str | None) -> list[str]:
+    return [t for t in (value or "").replace("|", ";").split(";") if t.strip()]
 
 
-def _is_blank(row: dict[str, Any]) -> bool:
-    return not any(isinstance(v, str) and v.strip() for v in row.values())
+def _extra_fields(row: dict[str | None, Any]) -> list[str]:
+    """The non-blank fields past the header's last column (DictReader keys them None)."""
+    return [v for v in row.get(None) or [] if v.strip()]
+
+
+def _is_blank(row: dict[str | None, Any]) -> bool:
+    named = (v for k, v in row.items() if k is not None)
+    return not any(isinstance(v, str) and v.strip() for v in named) and not _extra_fields(row)
+
+
+def _csv_row(row: dict[str | None, Any], column: str) -> SeedEntry | str:
+    extra = _extra_fields(row)
+    if extra:
+        return "more fields than the header has columns: " + ", ".join(map(repr, extra))
+    return _entry((row.get(column) or "").strip(), _split_tags(row.get("tags")))
 
 
 def _parse_csv(text: str) -> SeedListParse:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
-    column = next((c for c in ("target", "url", "domain") if c in fields), None)
-    if column is None:
+    columns = [c for c in fields if c in _TARGET_COLUMNS]
+    if not columns:
         return SeedListParse((), ("CSV needs a header with a 'target', 'url' or 'domain' column",))
+    if len(columns) > 1:
+        named = ", ".join(map(repr, columns))
+        return SeedListParse((), (f"CSV header has more than one target column: {named}",))
+    if fields.count("tags") > 1:
+        return SeedListParse((), ("CSV header has more than one 'tags' column",))
+    column = columns[0]
     reader.fieldnames = fields
     items = [
-        (f"line {reader.line_num}", (row.get(column) or "").strip(), _split_tags(row.get("tags")))
+        (f"line {reader.line_num}", _csv_row(row, column))
         for row in reader
         if not _is_blank(row) and not (row.get(column) or "").lstrip().startswith("#")
     ]
     return _collect(items)
+
+
+def _json_item(item: Any) -> SeedEntry | str:
+    if not isinstance(item, dict):
+        return _entry(item, ())
+    unknown = [key for key in item if key not in _JSON_KEYS]
+    if unknown:
+        named = ", ".join(map(repr, unknown))
+        return f"unknown key {named} (expected 'target' or 'url', and 'tags')"
+    tags = item.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "'tags' must be an array of strings"
+    if "target" in item and "url" in item:
+        return "give 'target' or 'url', not both"
+    if "target" not in item and "url" not in item:
+        return "object has no 'target' or 'url'"
+    return _entry(item.get("target", item.get("url")), tags)
 
 
 def _parse_json(text: str) -> SeedListParse:
@@ -102,16 +149,4 @@ def _parse_json(text: str) -> SeedListParse:
         return SeedListParse((), (f"not valid JSON: {exc}",))
     if not isinstance(value, list):
         return SeedListParse((), ("expected a JSON array of targets",))
-    items: list[tuple[str, Any, tuple[str, ...]]] = []
-    for index, item in enumerate(value):
-        if isinstance(item, dict):
-            tags = item.get("tags", [])
-            target = item.get("target", item.get("url"))
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                target = InvalidTarget("'tags' must be an array of strings")
-            elif target is None:
-                target = InvalidTarget("object has no 'target' or 'url'")
-            items.append((f"item {index}", target, tuple(tags) if isinstance(tags, list) else ()))
-        else:
-            items.append((f"item {index}", item, ()))
-    return _collect(items)
+    return _collect((f"item {index}", _json_item(item)) for index, item in enumerate(value))

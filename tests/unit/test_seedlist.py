@@ -248,3 +248,74 @@ def test_every_entry_is_either_kept_or_reported(fmt: str, text: str) -> None:
 
     assert len(parsed.entries) + len(parsed.errors) == 4
     assert urls(parsed) == [well_known("a.example.com"), well_known("b.example.com")]
+
+
+def test_json_refuses_unknown_keys_instead_of_dropping_them() -> None:
+    text = """[
+        {"target": "a.example.com", "tag": ["x"]},
+        {"target": "b.example.com", "url": "c.example.com"},
+        {"url": "d.example.com", "tags": ["y"], "name": "D", "\\u001b": 1},
+        {"target": "e.example.com", "tags": ["z"]}
+    ]"""
+
+    parsed = parse_seed_list(text, "json")
+
+    assert urls_and_tags(parsed) == [(well_known("e.example.com"), ("z",))]
+    assert parsed.errors == (
+        "item 0: unknown key 'tag' (expected 'target' or 'url', and 'tags')",
+        "item 1: give 'target' or 'url', not both",
+        "item 2: unknown key 'name', '\\x1b' (expected 'target' or 'url', and 'tags')",
+    )
+
+
+def test_json_refuses_a_bad_tag_and_trims_good_ones() -> None:
+    text = """[
+        {"target": "a.example.com", "tags": ["x\\u0000y"]},
+        {"target": "b.example.com", "tags": [""]},
+        {"target": "c.example.com", "tags": [" us ", "us", "east"]}
+    ]"""
+
+    parsed = parse_seed_list(text, "json")
+
+    assert urls_and_tags(parsed) == [(well_known("c.example.com"), ("us", "east"))]
+    assert parsed.errors == (
+        "item 0: tag 'x\\x00y' contains U+0000, a control character",
+        "item 1: tag '' is empty",
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "columns"),
+    [("url,domain", "'url', 'domain'"), ("target,target", "'target', 'target'")],
+)
+def test_csv_with_more_than_one_target_column_is_refused(header: str, columns: str) -> None:
+    parsed = parse_seed_list(f"{header}\na.example.com,b.example.com\n", "csv")
+
+    assert parsed == SeedListParse((), (f"CSV header has more than one target column: {columns}",))
+
+
+def test_csv_with_two_tags_columns_is_refused() -> None:
+    parsed = parse_seed_list("target,tags,tags\na.example.com,x,y\n", "csv")
+
+    assert parsed == SeedListParse((), ("CSV header has more than one 'tags' column",))
+
+
+def test_csv_refuses_a_row_with_more_fields_than_the_header() -> None:
+    text = "target,tags\na.example.com,x,lost\nb.example.com,y,\n,,orphan\n"
+
+    parsed = parse_seed_list(text, "csv")
+
+    assert urls_and_tags(parsed) == [(well_known("b.example.com"), ("y",))]
+    assert parsed.errors == (
+        "line 2: more fields than the header has columns: 'lost'",
+        "line 4: more fields than the header has columns: 'orphan'",
+    )
+
+
+def test_csv_refuses_a_bad_tag_by_line() -> None:
+    text = "target,tags\na.example.com,ok;\x1b[31mred\nb.example.com,fine\n"
+
+    parsed = parse_seed_list(text, "csv")
+
+    assert urls_and_tags(parsed) == [(well_known("b.example.com"), ("fine",))]
+    assert parsed.errors == ("line 2: tag '\\x1b[31mred' contains U+001B, a control character",)
