@@ -459,36 +459,42 @@ async def test_the_migration_creates_the_views_and_its_downgrade_drops_them(
             assert await conn.run_sync(_migrate, "head") == VIEWS
 
 
-# --- docs/analysts.md ----------------------------------------------------------------------
+# --- the SQL of docs/analysts.md and docs/schema.md -------------------------------------
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 DIALECTS = {"-- Postgres": "postgresql", "-- SQLite": "sqlite"}
+# schema.md's question 5 asks about a day, a literal there; it is replaced by a day between
+# the two crawls.
+A_DAY = "'2026-01-02'"
+QUESTION_OR_SQL_BLOCK = r"(^(?:## )?\d+\. [^\n]*$|^ *```sql\n.*?^ *```$)"
 
 
-def doc_blocks() -> list[tuple[int, str | None, str]]:
-    """Every ```sql block of docs/analysts.md: its question's number, the dialect its first
-    line marks it for (None: both), and its text."""
+def doc_blocks(doc: str) -> list[tuple[int, str | None, str]]:
+    """Every ```sql block of docs/`doc`: the number of the question it answers (a `## N.`
+    heading or an `N.` list item), the dialect its first line marks it for (None: both), and
+    its text."""
     blocks = []
     question = None
-    for part in re.split(r"(^## [^\n]*$|^```sql\n.*?^```$)", DOC.read_text(), flags=re.M | re.S):
-        heading = re.match(r"## (\d+)\. ", part)
+    text = (DOCS / doc).read_text()
+    for part in re.split(QUESTION_OR_SQL_BLOCK, text, flags=re.M | re.S):
+        heading = re.match(r"(?:## )?(\d+)\. ", part)
         if heading:
             question = int(heading.group(1))
-        elif part.startswith("```sql"):
+        elif part.lstrip().startswith("```sql"):
             assert question is not None, f"an SQL block outside a question: {part}"
-            sql = part.removeprefix("```sql\n").removesuffix("```")
+            sql = textwrap.dedent(part).removeprefix("```sql\n").removesuffix("```")
             dialect = DIALECTS.get(sql.splitlines()[0].strip())
             blocks.append((question, dialect, sql))
     return blocks
 
 
 Check = Callable[[Federation, list[dict[str, Any]]], None]
-ANSWERS: dict[int, Check] = {}
+ANSWERS: dict[str, dict[int, Check]] = {"analysts.md": {}, "schema.md": {}}
 
 
-def answers(question: int) -> Callable[[Check], Check]:
+def answers(question: int, doc: str = "analysts.md") -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
-        ANSWERS[question] = check
+        ANSWERS[doc][question] = check
         return check
 
     return register
@@ -654,52 +660,7 @@ def _covered_a_year_ago(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert rows[2]["valid_to"] is None
 
 
-def test_every_question_of_docs_analysts_md_has_sql_for_both_databases() -> None:
-    blocks = doc_blocks()
-
-    assert {question for question, _, _ in blocks} == set(ANSWERS)
-    for question in ANSWERS:
-        dialects = [dialect for number, dialect, _ in blocks if number == question]
-        assert dialects in ([None], ["postgresql", "sqlite"]), (question, dialects)
-
-
-@pytest.mark.parametrize("question", sorted(ANSWERS), ids=lambda n: f"question-{n}")
-def test_the_sql_of_docs_analysts_md_answers_its_question(
-    federation: Federation, question: int
-) -> None:
-    [sql] = [
-        sql
-        for number, dialect, sql in doc_blocks()
-        if number == question and dialect in (None, federation.dialect)
-    ]
-
-    ANSWERS[question](federation, federation.rows(federation.localise(sql)))
-
-
-# --- docs/schema.md ------------------------------------------------------------------------
-
-SCHEMA_DOC = DOC.with_name("schema.md")
-# Question 5's day, a literal in the doc, replaced by a day between the two crawls.
-SCHEMA_DOC_DAY = "'2026-01-02'"
-
-
-def schema_doc_blocks() -> list[tuple[int, str | None, str]]:
-    """Every ```sql block of docs/schema.md's questions: its question's number, the dialect its
-    first line marks it for (None: both), and its text."""
-    text = SCHEMA_DOC.read_text()
-    questions = text[text.index("## Questions in SQL") : text.index("## Indexes")]
-    blocks = []
-    question = None
-    for part in re.split(r"(^\d+\. [^\n]*$|^ *```sql\n.*?^ *```$)", questions, flags=re.M | re.S):
-        item = re.match(r"(\d+)\. ", part)
-        if item:
-            question = int(item.group(1))
-        elif part.lstrip().startswith("```sql"):
-            assert question is not None, f"an SQL block outside a question: {part}"
-            sql = textwrap.dedent(part).removeprefix("```sql\n").removesuffix("```")
-            dialect = DIALECTS.get(sql.splitlines()[0].strip())
-            blocks.append((question, dialect, sql))
-    return blocks
+# --- docs/schema.md's answers ----------------------------------------------------------
 
 
 def document(value: Any) -> dict[str, Any]:
@@ -709,18 +670,7 @@ def document(value: Any) -> dict[str, Any]:
     return parsed_value
 
 
-SCHEMA_ANSWERS: dict[int, Check] = {}
-
-
-def schema_answers(question: int) -> Callable[[Check], Check]:
-    def register(check: Check) -> Check:
-        SCHEMA_ANSWERS[question] = check
-        return check
-
-    return register
-
-
-@schema_answers(1)
+@answers(1, "schema.md")
 def _usable_now(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(f.publisher(r["url"]), r["name"]) for r in rows] == [
         ("berlin", "Berlin Grid"),
@@ -732,7 +682,7 @@ def _usable_now(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert recent(rows[2]["status_since"])
 
 
-@schema_answers(2)
+@answers(2, "schema.md")
 def _servers_per_status(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(r["status"], r["servers"]) for r in rows] == [
         ("ok", 4),
@@ -743,31 +693,31 @@ def _servers_per_status(f: Federation, rows: list[dict[str, Any]]) -> None:
     ]
 
 
-@schema_answers(3)
+@answers(3, "schema.md")
 def _new_versions_last_week(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(f.publisher(r["url"]), r["version"]) for r in rows] == [("north", 2)]
     assert recent(rows[0]["fetched_at"])
 
 
-@schema_answers(4)
+@answers(4, "schema.md")
 def _current_document(f: Federation, rows: list[dict[str, Any]]) -> None:
     [row] = rows
     assert document(row["content"])["description"].endswith("Now with solar.")
 
 
-@schema_answers(5)
+@answers(5, "schema.md")
 def _document_on_a_day(f: Federation, rows: list[dict[str, Any]]) -> None:
     [row] = rows
     assert row["version"] == 1
     assert document(row["content"])["description"] == "Electricity and gas in the north."
 
 
-@schema_answers(6)
+@answers(6, "schema.md")
 def _on_the_2023_draft(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(f.publisher(r["url"]), r["name"]) for r in rows] == [("south", "Southern Power")]
 
 
-@schema_answers(7)
+@answers(7, "schema.md")
 def _common_errors(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(r["rule"], r["servers"]) for r in rows] == [
         ("http.not-found", 2),  # quiet (404) and gone (410)
@@ -777,12 +727,12 @@ def _common_errors(f: Federation, rows: list[dict[str, Any]]) -> None:
     ]
 
 
-@schema_answers(8)
+@answers(8, "schema.md")
 def _offer_oauth(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [f.publisher(r["url"]) for r in rows] == ["berlin", "north"]
 
 
-@schema_answers(9)
+@answers(9, "schema.md")
 def _last_confirmed(f: Federation, rows: list[dict[str, Any]]) -> None:
     confirmed = {f.publisher(r["url"]): when(r["confirmed"]) for r in rows}
     assert [when(r["confirmed"]) for r in rows] == sorted(confirmed.values())
@@ -795,7 +745,7 @@ def _last_confirmed(f: Federation, rows: list[dict[str, Any]]) -> None:
     }
 
 
-@schema_answers(10)
+@answers(10, "schema.md")
 def _failed_last_crawl(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(f.publisher(r["url"]), r["outcome"], r["status_code"]) for r in rows] == [
         ("flaky", "http_error", 503),
@@ -805,65 +755,41 @@ def _failed_last_crawl(f: Federation, rows: list[dict[str, Any]]) -> None:
     ]
 
 
-@schema_answers(11)
+@answers(11, "schema.md")
 def _electricity_per_country(f: Federation, rows: list[dict[str, Any]]) -> None:
     # north's electric, rural and solar entries; berlin's; south's 2023 territory has no country
     assert {r["country"]: r["entries"] for r in rows} == {"US": 3, "DE": 1, None: 1}
 
 
-@schema_answers(12)
+@answers(12, "schema.md")
 def _linking_to_a_url(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [(f.publisher(r["url"]), r["kind"]) for r in rows] == [("north", "oauth_metadata")]
 
 
-@schema_answers(13)
+@answers(13, "schema.md")
 def _territories_around_a_point(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [r["entry_id"] for r in rows] == ["north-electric", "north-solar"]
 
 
-@schema_answers(14)
+@answers(14, "schema.md")
 def _registration_for_a_scope(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [f.publisher(r["url"]) for r in rows] == ["berlin", "north"]
 
 
-@schema_answers(15)
+@answers(15, "schema.md")
 def _found_through_a_seed(f: Federation, rows: list[dict[str, Any]]) -> None:
     assert [f.publisher(r["url"]) for r in rows] == ["north"]
 
 
-@schema_answers(16)
+@answers(16, "schema.md")
 def _slowest(f: Federation, rows: list[dict[str, Any]]) -> None:
     averages = [float(r["average_ms"]) for r in rows]
     assert averages == sorted(averages, reverse=True)
     assert {f.publisher(r["url"]) for r in rows} == {*SEEDS, NEW_HOME}
 
 
-def test_every_question_of_docs_schema_md_has_sql_for_both_databases() -> None:
-    blocks = schema_doc_blocks()
-
-    assert {question for question, _, _ in blocks} == set(SCHEMA_ANSWERS)
-    for question in SCHEMA_ANSWERS:
-        dialects = [dialect for number, dialect, _ in blocks if number == question]
-        assert dialects in ([None], ["postgresql", "sqlite"]), (question, dialects)
-
-
-@pytest.mark.parametrize("question", sorted(SCHEMA_ANSWERS), ids=lambda n: f"question-{n}")
-def test_the_sql_of_docs_schema_md_answers_its_question(
-    federation: Federation, question: int
-) -> None:
-    [sql] = [
-        sql
-        for number, dialect, sql in schema_doc_blocks()
-        if number == question and dialect in (None, federation.dialect)
-    ]
-    between_the_crawls = (datetime.now(UTC) - SHIFT / 2).date()
-    sql = sql.replace(SCHEMA_DOC_DAY, f"'{between_the_crawls.isoformat()}'")
-
-    SCHEMA_ANSWERS[question](federation, federation.rows(federation.localise(sql)))
-
-
 def test_docs_schema_md_names_every_status_and_fetch_outcome() -> None:
-    text = " ".join(SCHEMA_DOC.read_text().split())
+    text = " ".join((DOCS / "schema.md").read_text().split())
     servers = re.search(r"`status` is one of (.*?) \(see", text)
     outcomes = re.search(r"`outcome` \((.*?)\)", text)
     assert servers
@@ -871,3 +797,35 @@ def test_docs_schema_md_names_every_status_and_fetch_outcome() -> None:
 
     assert set(re.findall(r"`(\w+)`", servers.group(1))) == set(ServerStatus)
     assert set(re.findall(r"`(\w+)`", outcomes.group(1))) == set(FetchOutcome)
+
+
+# --- every question answered --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", sorted(ANSWERS))
+def test_every_question_of_the_docs_has_sql_for_both_databases(doc: str) -> None:
+    blocks = doc_blocks(doc)
+
+    assert {question for question, _, _ in blocks} == set(ANSWERS[doc])
+    for question in ANSWERS[doc]:
+        dialects = [dialect for number, dialect, _ in blocks if number == question]
+        assert dialects in ([None], ["postgresql", "sqlite"]), (question, dialects)
+
+
+@pytest.mark.parametrize(
+    ("doc", "question"),
+    [(doc, question) for doc, checks in sorted(ANSWERS.items()) for question in sorted(checks)],
+    ids=lambda value: f"question-{value}" if isinstance(value, int) else value,
+)
+def test_the_sql_of_the_docs_answers_its_question(
+    federation: Federation, doc: str, question: int
+) -> None:
+    [sql] = [
+        sql
+        for number, dialect, sql in doc_blocks(doc)
+        if number == question and dialect in (None, federation.dialect)
+    ]
+    between_the_crawls = (datetime.now(UTC) - SHIFT / 2).date()
+    sql = sql.replace(A_DAY, f"'{between_the_crawls.isoformat()}'")
+
+    ANSWERS[doc][question](federation, federation.rows(federation.localise(sql)))
