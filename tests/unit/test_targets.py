@@ -233,7 +233,9 @@ def test_equivalent_urls_are_one_target(first: str, second: str) -> None:
         ("HTTPS:/example.com", "is missing // after 'HTTPS:'"),
     ],
 )
-def test_audit_findings_are_refused_with_a_clear_message(raw: str, problem: str) -> None:
+def test_hidden_host_text_zone_ids_bad_escapes_and_invisible_characters_are_refused(
+    raw: str, problem: str
+) -> None:
     assert problem in rejection_of(raw)
 
 
