@@ -127,7 +127,9 @@ def main() -> None:
 # --- seeds (operators) -------------------------------------------------------------------
 
 
-def _targets_or_exit(raw: list[str], *, lists: bool = False) -> list[Any]:
+def _targets_or_exit(
+    raw: list[str], *, lists: bool = False, outcome: str = "nothing was stored"
+) -> list[Any]:
     from crawler.domain.targets import InvalidTarget, normalise_list_url, normalise_target
 
     normalise = normalise_list_url if lists else normalise_target
@@ -138,7 +140,7 @@ def _targets_or_exit(raw: list[str], *, lists: bool = False) -> list[Any]:
         except InvalidTarget as exc:
             errors.append(f"{item[:80]!r}: {exc}")
     if errors:
-        fail("invalid target(s), nothing was stored:\n  " + "\n  ".join(errors), EXIT_USAGE)
+        fail(f"invalid target(s), {outcome}:\n  " + "\n  ".join(errors), EXIT_USAGE)
     return targets
 
 
@@ -254,7 +256,8 @@ def seeds_remove(
 
     # A seed list keeps its own path: "https://h/" is the list at "/", not the well-known URL.
     urls_of: dict[str, set[str]] = {}
-    for raw, target in zip(targets, _targets_or_exit(targets), strict=True):
+    valid = _targets_or_exit(targets, outcome="nothing was removed")
+    for raw, target in zip(targets, valid, strict=True):
         urls = urls_of.setdefault(target.url, {target.url})
         with suppress(InvalidTarget):
             urls.add(normalise_list_url(raw).url)
@@ -288,7 +291,7 @@ def crawl(
     """One pass over the seeds; exits 0 when the pass completed, even if servers failed."""
     from crawler.pipeline.crawl import crawl as crawl_pass
 
-    only = _targets_or_exit(seed) if seed else None
+    only = _targets_or_exit(seed, outcome="nothing was crawled") if seed else None
     with _progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
         summary = run(
             settings, lambda engine: crawl_pass(settings, engine, only=only, progress=progress)
@@ -340,7 +343,7 @@ def validate(
     """
     from crawler.pipeline.validate import validate_url
 
-    [target] = _targets_or_exit([url])
+    [target] = _targets_or_exit([url], outcome="nothing was fetched")
     report = run_loop(validate_url(settings, target.url))
     if as_json:
         print_json(report.to_json())

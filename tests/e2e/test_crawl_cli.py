@@ -210,9 +210,14 @@ def test_crawl_seed_option_fetches_only_the_given_targets(
         database_url, "crawl", "--json", "--seed", server.url(f"/a{WELL_KNOWN}"), env=LOOPBACK
     ).json()
 
+    refused = run_cli(database_url, "crawl", "--json", "--seed", "ftp://x", env=LOOPBACK)
+
     assert summary["servers_seen"] == 1
     assert list(servers_by_path(database_url)) == ["a"]
     assert server.requests[f"/b{WELL_KNOWN}"] == 0
+    assert refused.code == 2
+    assert refused.stdout == ""
+    assert "invalid target(s), nothing was crawled" in refused.stderr
 
 
 def test_authentication_at_the_well_known_url_is_an_error_elsewhere_a_restriction(

@@ -88,9 +88,12 @@ def test_remove(database_url: str) -> None:
 
     removed = run_cli(database_url, "seeds", "remove", "example.com")
     missing = run_cli(database_url, "seeds", "remove", "never.example.com")
+    invalid = run_cli(database_url, "seeds", "remove", "example.org", "ftp://x")
 
     assert removed.code == 0
     assert missing.code == 2
+    assert invalid.code == 2
+    assert "invalid target(s), nothing was removed" in invalid.stderr
     urls = [s["url"] for s in run_cli(database_url, "seeds", "list", "--json").json()]
     assert urls == [f"https://example.org{WELL_KNOWN}"]
 
