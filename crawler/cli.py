@@ -267,7 +267,9 @@ def seeds_remove(
             every_url = sorted(set().union(*urls_of.values()))
             removed = {url: await seeds.remove(conn, url) for url in every_url}
             missing = [
-                shown for shown, urls in urls_of.items() if not any(removed[u] for u in urls)
+                target_url
+                for target_url, urls in urls_of.items()
+                if not any(removed[url] for url in urls)
             ]
             if missing:
                 await transaction.rollback()
