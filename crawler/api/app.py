@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 from crawler import __version__
 from crawler.api.caching import HttpCaching
 from crawler.api.deps import ApiState, ReaderDep, require_token
+from crawler.api.head import HeadAsGet
 from crawler.api.map_page import mount_map_page
-from crawler.api.params import BadRequest
+from crawler.api.params import BadRequest, no_control_characters
 from crawler.api.responses import Json, error
 from crawler.api.routes import coverage, events, exports, reports, servers
 from crawler.settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings, pool: ReaderPool | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=Json,
+        dependencies=[Depends(_plain_query)],
     )
     app.state.api = state
     _errors(app)
@@ -70,7 +72,12 @@ def create_app(settings: Settings, pool: ReaderPool | None = None) -> FastAPI:
             allow_methods=["GET"],
             allow_headers=["Authorization"],
         )
+    app.add_middleware(HeadAsGet)
     return app
+
+
+def _plain_query(request: Request) -> None:
+    no_control_characters(request.query_params.multi_items())
 
 
 def _errors(app: FastAPI) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from datetime import UTC, date, datetime, time, timedelta
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import orjson
@@ -21,25 +24,50 @@ class BadRequest(Exception):
     """The request cannot be answered as asked; the message says why."""
 
 
+# The days a query may name: no record predates the first, and a day after the last could
+# not be counted to its end.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9999, 12, 30)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A decimal number as people write it: no underscores, no "inf" or "nan".
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def day(text: str | None, name: str) -> date | None:
+    """`2025-06-30`, a day from FIRST_DAY to LAST_DAY."""
+    if text is None:
+        return None
+    try:
+        value = date.fromisoformat(text) if _DAY.fullmatch(text) else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise BadRequest(f"{name} {text[:40]!r} is not a date such as 2025-06-30")
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise BadRequest(f"{name} {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
 def as_of(text: str | None) -> datetime | None:
     """`2025-06-30` (the end of that day, UTC) or an RFC 3339 date-time with an offset."""
     if text is None:
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        if len(text) == 10:
-            return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(
-                microseconds=1
-            )
+    if _DAY.fullmatch(text):
+        end_of = day(text, "as_of")
+        assert end_of is not None
+        return datetime.combine(end_of, time.max, tzinfo=UTC)
     moment = parse_rfc3339(text)
     if moment is None:
         raise BadRequest(
-            f"as_of {text!r} is neither a date (2025-06-30) nor an RFC 3339 date-time with an "
-            "offset (2025-06-30T12:00:00Z)"
+            f"as_of {text[:40]!r} is neither a date (2025-06-30) nor an RFC 3339 date-time with "
+            "an offset (2025-06-30T12:00:00Z)"
         )
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not FIRST_DAY <= utc.date() <= LAST_DAY:
+        raise BadRequest(f"as_of {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
     return moment
 
 
@@ -57,10 +85,7 @@ def bbox(text: str, max_area: float) -> tuple[float, float, float, float]:
     """`min_lon,min_lat,max_lon,max_lat` in WGS 84 degrees, not inverted, at most `max_area`
     square degrees."""
     parts = text.split(",")
-    try:
-        values = [float(part) for part in parts]
-    except ValueError:
-        values = []
+    values = [float(part) for part in parts] if all(map(_NUMBER.fullmatch, parts)) else []
     if len(values) != 4 or not all(math.isfinite(value) for value in values):
         raise BadRequest(
             f"bbox {text!r} is not four numbers min_lon,min_lat,max_lon,max_lat "
@@ -100,3 +125,11 @@ def decode_cursor(text: str | None, *types: type) -> tuple[Any, ...] | None:
     ):
         raise BadRequest("cursor is not one this API issued; use the `next` of a previous page")
     return tuple(key)
+
+
+def no_control_characters(query: Iterable[tuple[str, str]]) -> None:
+    """Refuse a query parameter holding a control character (a NUL ends a pattern early in
+    SQLite and is refused by Postgres, so such a value cannot be answered as asked)."""
+    for name, value in query:
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            raise BadRequest(f"query parameter {name[:40]!r} contains a control character")

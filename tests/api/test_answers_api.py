@@ -115,8 +115,9 @@ def test_territories_export_as_one_geojson_feature_collection(api: httpx.Client)
     assert water["properties"]["link"].endswith("/entries/b-water")
     only_water = api.get("/v1/exports/territories.geojson", params={"commodity": "water"}).json()
     assert [f["properties"]["entry_id"] for f in only_water["features"]] == ["b-water"]
-    none = api.get("/v1/exports/territories.geojson", params={"server_id": 999999}).json()
-    assert none == {"type": "FeatureCollection", "features": []}
+    unknown = api.get("/v1/exports/territories.geojson", params={"server_id": 999999})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "not_found"
 
 
 def test_servers_and_entries_export_as_csv(api: httpx.Client, crawled: Crawled) -> None:
@@ -150,6 +151,42 @@ def test_answers_carry_validators_and_a_repeat_is_not_modified(api: httpx.Client
     other = api.get("/v1/servers", headers={"If-None-Match": '"something-else"'})
     assert other.status_code == 200
     assert "etag" not in api.get("/v1/servers/999999").headers
+
+
+def test_every_get_route_answers_head_with_the_get_headers_and_no_body(
+    api: httpx.Client,
+) -> None:
+    for path in ("/v1/servers", "/healthz", "/v1/exports/territories.geojson", "/"):
+        got, head = api.get(path), api.head(path)
+
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers.get("etag") == got.headers.get("etag")
+
+
+def test_hostile_query_parameters_are_refused_not_failed(api: httpx.Client) -> None:
+    server_id = api.get("/v1/servers").json()["items"][0]["id"]
+    refused = [
+        (f"/v1/servers/{server_id}", {"as_of": "9999-12-31"}),
+        (f"/v1/servers/{server_id}", {"as_of": "0001-01-01T00:00:00+01:00"}),
+        (f"/v1/servers/{server_id}", {"as_of": "2025-W01-1"}),
+        ("/v1/coverage", {"lat": "46.2", "lon": "-122.1", "as_of": "9999-12-31"}),
+        ("/v1/coverage", {"bbox": "1_0,0,11,1"}),
+        ("/v1/reports/adoption/daily", {"until": "0001-01-05"}),
+        ("/v1/reports/adoption/daily", {"until": "0"}),
+        ("/v1/reports/adoption/daily", {"since": "9999-12-01", "until": "9999-12-31"}),
+        ("/v1/servers", {"q": "\x00zzz"}),
+        ("/v1/servers", {"q": "zzz\n"}),
+    ]
+
+    for path, params in refused:
+        answer = api.get(path, params=params)
+
+        assert answer.status_code == 400, (path, params, answer.text)
+        assert answer.json()["error"] == "invalid_request"
+    last_day = api.get(f"/v1/servers/{server_id}", params={"as_of": "9999-12-30"})
+    assert last_day.status_code == 200
 
 
 def test_unknown_paths_and_methods_answer_in_the_error_shape(api: httpx.Client) -> None:

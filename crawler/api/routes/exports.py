@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
 from crawler.api.deps import ReaderDep, StateDep
@@ -15,6 +15,7 @@ from crawler.api.routes.servers import entry_link
 from storage.coverage_query import EntryFilters
 from storage.exports import entries_csv, feature_collection, seed_list, servers_csv
 from storage.reader_pool import ReaderPool
+from storage.readmodel import server_by_id
 
 router = APIRouter(tags=["exports"])
 
@@ -32,9 +33,12 @@ def _feature_collection(
 @router.get("/exports/territories.geojson", summary="Current territories, GeoJSON")
 def territories_geojson(
     state: StateDep,
+    reader: ReaderDep,
     filters: EntryFiltersDep,
     server_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> StreamingResponse:
+    if server_id is not None and server_by_id(reader, server_id) is None:
+        raise HTTPException(404, f"no server has id {server_id}")
     return StreamingResponse(
         _feature_collection(state.pool, filters, server_id), media_type=GEOJSON
     )

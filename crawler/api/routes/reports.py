@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crawler.api import params
 from crawler.api.deps import ReaderDep
 from crawler.api.params import BadRequest
 from crawler.api.responses import Json
@@ -25,11 +26,15 @@ def adoption(reader: ReaderDep) -> Json:
 @router.get("/adoption/daily", summary="The same counts day by day (UTC)")
 def adoption_daily(
     reader: ReaderDep,
-    since: Annotated[date | None, Query(description="First day (default: 30 days ago).")] = None,
-    until: Annotated[date | None, Query(description="Last day (default: today).")] = None,
+    since: Annotated[
+        str | None, Query(description="First day, YYYY-MM-DD (default: 30 days ago).")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="Last day, YYYY-MM-DD (default: today).")
+    ] = None,
 ) -> Json:
-    last = until or datetime.now(UTC).date()
-    first = since or last - timedelta(days=29)
+    last = params.day(until, "until") or datetime.now(UTC).date()
+    first = params.day(since, "since") or max(last - timedelta(days=29), params.FIRST_DAY)
     if first > last:
         raise BadRequest(f"since ({first}) is after until ({last})")
     if (last - first).days >= _LONGEST_SERIES:
