@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 GRID_DEGREES = 1e-7  # about 1 cm: the precision territories are compared at
 MAX_NESTING = 8  # GeometryCollections within GeometryCollections
+# Repairing a self-intersecting ring costs far more than reading it (a 5-million-vertex
+# zig-zag took gigabytes); an invalid polygon with more vertices than this is skipped.
+MAX_REPAIR_VERTICES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,6 +539,17 @@ def _repaired(shape: Polygon, pointer: str, report: _Report) -> list[Polygon]:
     if shape.is_valid:
         return [shape]
     reason = shapely.is_valid_reason(shape)
+    vertices = int(shapely.get_num_coordinates(shape))
+    if vertices > MAX_REPAIR_VERTICES:
+        report.add(
+            rules.TERRITORY_INVALID_GEOMETRY,
+            pointer,
+            lambda: (
+                f"the polygon is not valid ({clip(reason)}) and has {vertices:,} vertices, more "
+                f"than the {MAX_REPAIR_VERTICES:,} a repair is attempted for; skipped"
+            ),
+        )
+        return []
     areas = _polygons_of(shapely.make_valid(shape))
     outcome = (
         f"repaired into {count(len(areas), 'polygon')}"

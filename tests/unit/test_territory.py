@@ -641,6 +641,28 @@ def test_a_bow_tie_is_repaired_into_its_two_triangles() -> None:
     assert not covers(territory, 0.5, 0.9)
 
 
+def zig_zag(teeth: int) -> Ring:
+    """A closed ring whose teeth cross the ring's return edge: self-intersecting all along."""
+    top = [[i / teeth, 1.0 if i % 2 else -1.0] for i in range(teeth + 1)]
+    return [*top, [1.0, 0.0], [0.0, 0.0], top[0]]
+
+
+def test_an_invalid_polygon_too_large_to_repair_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crawler.domain.territory.MAX_REPAIR_VERTICES", 50)
+    repaired = read(feature(polygon(zig_zag(40))))
+    too_large = read(feature(polygon(zig_zag(60))))
+
+    assert repaired.territory is not None
+    assert too_large.territory is None
+    skipped = next(f for f in too_large.findings if f.rule == "territory.invalid-geometry")
+    assert skipped.severity == Severity.WARNING
+    assert "has 64 vertices, more than the 50 a repair is attempted for; skipped" in (
+        skipped.message
+    )
+
+
 def test_a_hole_outside_its_polygon_is_repaired() -> None:
     result = read(polygon(square(0, 0), square(5, 5)))
     assert [f.rule for f in result.findings] == ["territory.invalid-geometry"]
