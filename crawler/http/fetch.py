@@ -70,6 +70,7 @@ class _Progress:
     phase: str = ""
     migrations: bool = False  # a redirect to another origin ends the fetch as MOVED
     read_body: bool = True  # False: a 200's headers are the answer (a reachability probe)
+    truncate: bool = False  # True: a body over the cap is cut there rather than refused
     retry_after_s: float | None = None  # what a 429 or 503 asked for
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
@@ -213,7 +214,10 @@ class Fetcher:
     async def _robots_txt(
         self, url: str, etag: str | None, last_modified: str | None
     ) -> FetchResult:
-        return await self._get(url, etag, last_modified, ROBOTS_MAX_BYTES, False, True)
+        # RFC 9309 2.5: the rules within the first 500 KiB apply, however long the file is.
+        return await self._get(
+            url, etag, last_modified, ROBOTS_MAX_BYTES, False, True, truncate=True
+        )
 
     async def _get(
         self,
@@ -223,10 +227,18 @@ class Fetcher:
         max_bytes: int | None,
         migrations: bool,
         read_body: bool,
+        *,
+        truncate: bool = False,
     ) -> FetchResult:
         started_at = datetime.now(UTC)
         clock = time.monotonic()
-        progress = _Progress(url=url, current_url=url, migrations=migrations, read_body=read_body)
+        progress = _Progress(
+            url=url,
+            current_url=url,
+            migrations=migrations,
+            read_body=read_body,
+            truncate=truncate,
+        )
         cap = self._settings.max_document_bytes if max_bytes is None else max_bytes
         try:
             success = await self._follow(progress, _conditional(etag, last_modified), cap)
@@ -415,8 +427,10 @@ def _location(response: httpx.Response, answer: str) -> str:
 
 
 async def _read_body(progress: _Progress, response: httpx.Response, cap: int) -> bytes:
-    """The decoded body, reading and keeping at most about `cap` + one network chunk."""
-    _refuse_declared_size(response, cap)
+    """The decoded body, reading and keeping at most about `cap` + one network chunk; over
+    the cap, the fetch fails, or with `progress.truncate` the body is cut at the cap."""
+    if not progress.truncate:
+        _refuse_declared_size(response, cap)
     decoder = _Decoder(_content_coding(response))
     body = bytearray()
     try:
@@ -424,6 +438,8 @@ async def _read_body(progress: _Progress, response: httpx.Response, cap: int) ->
             body += decoder.decode(chunk, cap + 1 - len(body))
             progress.bytes_received = len(body)
             if len(body) > cap:
+                if progress.truncate:
+                    return bytes(body[:cap])
                 raise _Failure(
                     FetchOutcome.TOO_LARGE,
                     rules.HTTP_TOO_LARGE,

@@ -54,6 +54,21 @@ def test_a_metadata_url_robots_txt_disallows_is_blocked_and_not_fetched(
     assert server.requests[WELL_KNOWN] == 0
 
 
+def test_the_rules_in_the_first_500_kib_of_a_longer_robots_txt_apply(
+    database_url: str, server: LoopbackServer
+) -> None:
+    publish(server)
+    padding = "".join(f"# comment line {n} to make the file long\n" for n in range(20_000))
+    assert len(padding) > 500 * 1024
+    robots(server, "User-agent: *\nDisallow: /\n" + padding)
+
+    detail = crawled(database_url, server)
+
+    assert detail["status"] == "blocked"
+    assert rules_of(detail) == ["robots.disallowed"]
+    assert server.requests[WELL_KNOWN] == 0
+
+
 def test_a_disallowed_linked_resource_is_not_fetched(
     database_url: str, server: LoopbackServer
 ) -> None:
