@@ -229,10 +229,7 @@ class _ListingReader:
                     rules.COVERAGE_DUPLICATE_ID.finding(page_url, pointer, message)
                 )
                 continue
-            self._check_order(page_url, index, entry)
-            self.entries[entry.entry_id] = entry
-            self.last = entry
-            if len(self.entries) >= self.settings.max_coverage_entries:
+            if len(self.entries) >= self.settings.max_coverage_entries:  # one entry too many
                 message = (
                     f"more than {self.settings.max_coverage_entries} entries; the rest is not read"
                 )
@@ -240,6 +237,9 @@ class _ListingReader:
                     rules.COVERAGE_TOO_MANY_ENTRIES.finding(page_url, "", message), complete=False
                 )
                 return False
+            self._check_order(page_url, index, entry)
+            self.entries[entry.entry_id] = entry
+            self.last = entry
         return True
 
     def _check_order(self, page_url: str, index: int, entry: CoverageEntry) -> None:

@@ -199,6 +199,27 @@ def test_an_endless_listing_stops_at_the_page_cap_and_keeps_what_it_read(
     assert server.requests["/coverage-1.json"] == 20
 
 
+def test_the_entry_cap_stops_only_a_listing_longer_than_it(
+    database_url: str, server: LoopbackServer
+) -> None:
+    server.route(WELL_KNOWN, Response.json(metadata(server)))
+    publish_pages(server, [[entry(1), entry(2)], [entry(3)]])
+    run_cli(database_url, "seeds", "add", server.url(WELL_KNOWN), env=LOOPBACK)
+
+    capped = {**WHOLE_READS, "CDS_CRAWLER_MAX_COVERAGE_ENTRIES": "3"}
+    crawl(database_url, **capped)
+    exactly = shown(database_url, server)
+    publish_pages(server, [[entry(1), entry(2)], [entry(3), entry(4)]])
+    crawl(database_url, **capped)
+    over = shown(database_url, server)
+
+    assert [e["entry_id"] for e in exactly["coverage_entries"]] == ["e1", "e2", "e3"]
+    assert "coverage.too-many-entries" not in [f["rule"] for f in exactly["findings"]]
+    assert [e["entry_id"] for e in over["coverage_entries"]] == ["e1", "e2", "e3"]
+    too_many = [f for f in over["findings"] if f["rule"] == "coverage.too-many-entries"]
+    assert [f["message"] for f in too_many] == ["more than 3 entries; the rest is not read"]
+
+
 def test_a_50_mb_listing_page_ends_at_the_size_cap_with_a_finding(
     database_url: str, server: LoopbackServer
 ) -> None:
