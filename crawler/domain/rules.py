@@ -249,6 +249,13 @@ LINKS_TOO_MANY = Rule(
     "CDSC-WG1-01 3.3",
     "More related_metadata links than the crawler follows from one document.",
 )
+LINKS_NOT_FOLLOWED = Rule(
+    "links.not-followed",
+    W,
+    "CDSC-WG1-01 3.3",
+    "A related_metadata URL the crawler does not follow (credentials in it, a host that is "
+    "not a valid name or address); it is skipped.",
+)
 LINKS_TOO_DEEP = Rule(
     "links.too-deep",
     W,

@@ -40,6 +40,26 @@ def test_values_that_are_not_http_urls_are_not_followed() -> None:
     assert related_metadata_links(document, URL, max_links=10) == ((), ())
 
 
+def test_a_valid_url_the_crawler_will_not_follow_is_skipped_with_a_finding() -> None:
+    document = {
+        "related_metadata": [
+            "https://user:secret@north.example.com/",
+            "https://south.example.com/",
+            "https://" + "h" * 70_000 + ".example.com/",
+        ]
+    }
+
+    links, findings = related_metadata_links(document, URL, max_links=10)
+
+    assert links == (f"https://south.example.com{WELL_KNOWN}",)
+    assert [(f.rule, f.pointer) for f in findings] == [
+        ("links.not-followed", "/related_metadata/0"),
+        ("links.not-followed", "/related_metadata/2"),
+    ]
+    assert "credentials" in findings[0].message
+    assert all(len(f.message) < 300 for f in findings)
+
+
 def test_a_missing_or_malformed_member_gives_no_links() -> None:
     assert related_metadata_links({}, URL, max_links=10) == ((), ())
     assert related_metadata_links(
