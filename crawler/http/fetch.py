@@ -479,11 +479,15 @@ def _content_coding(response: httpx.Response) -> str | None:
         return None
     if len(codings) == 1 and codings[0] in _CODINGS:
         return codings[0]
+    problem = (
+        "applies several codings in turn, which is not supported"
+        if all(coding in _CODINGS for coding in codings)
+        else "was not asked for (Accept-Encoding: gzip, deflate)"
+    )
     raise _Failure(
         FetchOutcome.PROTOCOL_ERROR,
         rules.HTTP_ENCODING,
-        f"{response.url}: Content-Encoding {header!r} was not asked for "
-        "(Accept-Encoding: gzip, deflate)",
+        f"{response.url}: Content-Encoding {header!r} {problem}",
         "UnsupportedContentEncoding",
     )
 

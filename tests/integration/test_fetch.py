@@ -305,6 +305,8 @@ async def test_unknown_content_coding_is_a_protocol_error(
     assert result.outcome is FetchOutcome.PROTOCOL_ERROR
     assert rules_of(result) == ["http.content-encoding"]
     assert coding in result.findings[0].message
+    stacked = "applies several codings in turn" in result.findings[0].message
+    assert stacked == (coding == "gzip, gzip")
 
 
 # --- time limits ---
