@@ -133,29 +133,33 @@ def _targets_or_exit(
     from crawler.domain.targets import InvalidTarget, normalise_list_url, normalise_target
 
     normalise = normalise_list_url if lists else normalise_target
-    targets, errors = [], []
-    for item in raw:
-        try:
-            targets.append(normalise(item))
-        except InvalidTarget as exc:
-            errors.append(f"{item[:80]!r}: {exc}")
-    if errors:
-        fail(f"invalid target(s), {outcome}:\n  " + "\n  ".join(errors), EXIT_USAGE)
-    return targets
+    return _every_or_exit(raw, normalise, InvalidTarget, f"invalid target(s), {outcome}", True)
 
 
 def _tags_or_exit(raw: list[str]) -> tuple[str, ...]:
     from crawler.domain.tags import InvalidTag, normalise_tag
 
-    tags, errors = [], []
+    tags = _every_or_exit(raw, normalise_tag, InvalidTag, "invalid tag(s), nothing was stored")
+    return tuple(dict.fromkeys(tags))
+
+
+def _every_or_exit(
+    raw: list[str],
+    normalise: Callable[[str], T],
+    refusal: type[ValueError],
+    heading: str,
+    quote_input: bool = False,
+) -> list[T]:
+    """Every item normalised; or exit 2 listing every refused one under `heading`."""
+    normalised, errors = [], []
     for item in raw:
         try:
-            tags.append(normalise_tag(item))
-        except InvalidTag as exc:
-            errors.append(str(exc))
+            normalised.append(normalise(item))
+        except refusal as exc:
+            errors.append(f"{item[:80]!r}: {exc}" if quote_input else str(exc))
     if errors:
-        fail("invalid tag(s), nothing was stored:\n  " + "\n  ".join(errors), EXIT_USAGE)
-    return tuple(dict.fromkeys(tags))
+        fail(f"{heading}:\n  " + "\n  ".join(errors), EXIT_USAGE)
+    return normalised
 
 
 def _store_seeds(
